@@ -1,0 +1,33 @@
+// Bundles the extension and the CLI into CommonJS files: execa, get-port and proper-lockfile are ESM-only
+// or CommonJS and must all load in VS Code's CommonJS extension host and in plain Node 20.
+import * as fs from 'node:fs';
+import * as esbuild from 'esbuild';
+
+const watch = process.argv.includes('--watch');
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  logLevel: 'warning',
+  external: ['vscode'],
+  // jsonc-parser's UMD build hides its requires from the bundler; its ESM build bundles cleanly.
+  mainFields: ['module', 'main'],
+};
+
+const builds = [
+  { ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js' },
+  ...(fs.existsSync('src/extension.ts') ? [{ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' }] : []),
+];
+
+// The package is "type": "module" (the sources and tests run as ESM, as execa and get-port require);
+// this marker makes Node and VS Code load the CommonJS bundles in dist/ as CommonJS.
+fs.mkdirSync('dist', { recursive: true });
+fs.writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
+
+if (watch) {
+  for (const b of builds) (await esbuild.context(b)).watch();
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}

@@ -1,0 +1,37 @@
+/** Codes that the UI and the CLI act on; never match errors by message text. */
+export type EngineRoomErrorCode =
+  | 'bad-config'
+  | 'config-not-found'
+  | 'state-dir-unsafe'
+  | 'lock-timeout'
+  | 'lock-cancelled'
+  | 'port-busy'
+  | 'port-leased'
+  | 'no-free-port'
+  | 'EADDRINUSE'
+  | 'spawn-failed'
+  | 'exited'
+  | 'health-timeout'
+  | 'dependency-failed'
+  | 'stopped'
+  | 'unknown-engine';
+
+/** An error with a stable code. */
+export class EngineRoomError extends Error {
+  override readonly name = 'EngineRoomError';
+  constructor(
+    readonly code: EngineRoomErrorCode,
+    message: string,
+    readonly details?: Readonly<Record<string, unknown>>,
+  ) {
+    super(message);
+  }
+}
+
+export function isEngineRoomError(e: unknown, code?: EngineRoomErrorCode): e is EngineRoomError {
+  return e instanceof EngineRoomError && (code === undefined || e.code === code);
+}
+
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

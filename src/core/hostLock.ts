@@ -1,0 +1,148 @@
+/**
+ * The host-wide start lock. It is a slot in the registry, not a lock file held for the whole start: a
+ * proper-lockfile lock held for minutes is lost when the holder's event loop stalls (two holders at
+ * once), whereas a slot record is taken and given back in millisecond critical sections, and a dead
+ * holder is seen at once by its pid. Waiters queue in FIFO order across every process on the host.
+ */
+import { randomUUID } from 'node:crypto';
+import { EngineRoomError } from './errors';
+import { isAlive } from './platform';
+import { slotIsLive, type OwnerRecord, type Registry, type RegistryData, type SlotRecord, type WaiterRecord } from './registry';
+
+export interface LockWaitInfo {
+  /** Who holds the slot now (undefined: it is free, but others queue ahead of us). */
+  readonly holder?: { readonly pid: number; readonly label: string; readonly names: readonly string[] };
+  /** Waiters ahead of us. */
+  readonly ahead: number;
+}
+
+export interface AcquireOptions<T> {
+  readonly owner: OwnerRecord;
+  /** The engines the slot is taken for: the first one queues, all are named in the slot. */
+  readonly keys: readonly string[];
+  readonly names: readonly string[];
+  /** How long the slot may be held before others may take it over from a live but stuck holder. */
+  readonly holdFor: number;
+  readonly signal?: AbortSignal;
+  /** Called when we have to wait, and again when the holder changes. */
+  readonly onWait?: (info: LockWaitInfo) => void;
+  /** Runs inside the critical section that takes the slot (lease ports here). A throw gives the slot back. */
+  readonly inside: (data: RegistryData, slot: SlotRecord) => T | Promise<T>;
+}
+
+/** The first waiter whose owner still runs. */
+function headOfQueue(data: RegistryData): WaiterRecord | undefined {
+  return [...data.queue].sort((a, b) => a.ticket - b.ticket).find((w) => isAlive(w.owner));
+}
+
+function mayTake(data: RegistryData, ticket: number): boolean {
+  const free = !data.slot || !slotIsLive(data.slot);
+  return free && headOfQueue(data)?.ticket === ticket;
+}
+
+function waitInfo(data: RegistryData, ticket: number): LockWaitInfo {
+  const slot = data.slot && slotIsLive(data.slot) ? data.slot : undefined;
+  const ahead = data.queue.filter((w) => w.ticket < ticket && isAlive(w.owner)).length;
+  return slot ? { holder: { pid: slot.owner.pid, label: slot.owner.label, names: slot.names }, ahead } : { ahead };
+}
+
+/** What a held slot lets you do. */
+export interface HeldSlot<T> {
+  readonly value: T;
+  /** Gives the slot back; safe to call twice. */
+  release(): Promise<void>;
+}
+
+export class StartLock {
+  constructor(private readonly registry: Registry) {}
+
+  /** Waits (cancellably, in FIFO order across processes) for the slot, takes it and runs `inside`. */
+  async acquire<T>(opts: AcquireOptions<T>): Promise<HeldSlot<T>> {
+    const { owner, signal } = opts;
+    const ticket = await this.registry.update((data) => {
+      const t = data.nextTicket++;
+      data.queue.push({ owner, key: opts.keys[0] ?? '', name: opts.names[0] ?? '', ticket: t, since: Date.now() });
+      return t;
+    });
+    let wake: (() => void) | undefined;
+    const unsubscribe = this.registry.onChange(() => wake?.());
+    const onAbort = () => wake?.();
+    signal?.addEventListener('abort', onAbort);
+    let lastHolder = '';
+    try {
+      for (;;) {
+        if (signal?.aborted) throw new EngineRoomError('lock-cancelled', 'Cancelled while waiting for the start lock.');
+        const snapshot = this.registry.read();
+        if (mayTake(snapshot, ticket)) {
+          const taken = await this.registry.update(async (data) => {
+            if (!mayTake(data, ticket)) return undefined;
+            const now = Date.now();
+            const slot: SlotRecord = {
+              owner,
+              token: randomUUID(),
+              keys: [...opts.keys],
+              names: [...opts.names],
+              since: now,
+              expiresAt: now + opts.holdFor,
+            };
+            data.queue = data.queue.filter((w) => w.ticket !== ticket);
+            // `inside` may throw: then nothing of this critical section is written.
+            const value = await opts.inside(data, slot);
+            data.slot = slot;
+            return { value, token: slot.token };
+          });
+          if (taken) return this.held(taken.value, taken.token);
+        } else if (opts.onWait) {
+          const info = waitInfo(snapshot, ticket);
+          const key = `${info.holder?.pid}:${info.holder?.names.join(',')}:${info.ahead}`;
+          if (key !== lastHolder) {
+            lastHolder = key;
+            opts.onWait(info);
+          }
+        }
+        // The watcher wakes us when the registry is rewritten; the timer covers a holder that dies
+        // without writing, and file systems without change events.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 100);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    } catch (e) {
+      await this.registry
+        .update((data) => {
+          data.queue = data.queue.filter((w) => w.ticket !== ticket);
+        })
+        .catch(() => {});
+      throw e;
+    } finally {
+      unsubscribe();
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private held<T>(value: T, token: string): HeldSlot<T> {
+    let released = false;
+    return {
+      value,
+      release: async () => {
+        if (released) return;
+        released = true;
+        await this.registry.update((data) => {
+          if (data.slot?.token === token) data.slot = null;
+        });
+      },
+    };
+  }
+}
+
+/** For status displays: who holds the slot and who waits, with dead entries left out. */
+export function lockState(data: RegistryData): { holder: SlotRecord | null; queue: WaiterRecord[] } {
+  const holder = data.slot && slotIsLive(data.slot) ? data.slot : null;
+  const queue = [...data.queue].filter((w) => isAlive(w.owner)).sort((a, b) => a.ticket - b.ticket);
+  return { holder, queue };
+}
+

@@ -1,0 +1,67 @@
+/**
+ * Turns an engine's spec plus its leased ports into what is spawned: argv, cwd, environment, and the
+ * expanded health probe targets. Pure apart from reading the env file, so presets can be tested exactly.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseEnv } from 'node:util';
+import type { EngineSpec } from './model';
+import { EngineRoomError, errorMessage } from './errors';
+import { expandVariables, type VariableContext } from './variables';
+
+export interface Launch {
+  readonly command: string[];
+  readonly cwd: string;
+  readonly env: Record<string, string>;
+  /** Expanded `health.http` path or URL. */
+  readonly httpTarget?: string;
+  /** Expanded `health.command`. */
+  readonly healthCommand?: string[];
+}
+
+export interface LaunchInput {
+  readonly spec: EngineSpec;
+  readonly workspaceFolder: string;
+  readonly port?: number;
+  readonly portBlock?: readonly [number, number];
+  /** Main ports of the other engines of the same config that hold a lease. */
+  readonly portOf: (name: string) => number | undefined;
+  /** The environment the engine inherits (usually process.env). */
+  readonly baseEnv: Readonly<Record<string, string | undefined>>;
+}
+
+export function prepareLaunch(input: LaunchInput): Launch {
+  const { spec, workspaceFolder, baseEnv } = input;
+  const ctx: VariableContext = {
+    port: input.port,
+    portBlock: input.portBlock,
+    portOf: input.portOf,
+    workspaceFolder,
+    env: baseEnv,
+  };
+  const x = (s: string): string => expandVariables(s, ctx);
+  const cwd = spec.cwd ? path.resolve(workspaceFolder, x(spec.cwd)) : workspaceFolder;
+
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(baseEnv)) if (v !== undefined) env[k] = v;
+  if (spec.envFile) {
+    const file = path.resolve(workspaceFolder, x(spec.envFile));
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new EngineRoomError('bad-config', `Engine "${spec.name}": cannot read envFile ${file}: ${errorMessage(e)}`);
+    }
+    Object.assign(env, parseEnv(text));
+  }
+  for (const [k, v] of Object.entries(spec.env)) env[k] = x(v);
+
+  const probe = spec.health.probe;
+  return {
+    command: spec.command.map(x),
+    cwd,
+    env,
+    httpTarget: probe.kind === 'http' ? x(probe.path) : undefined,
+    healthCommand: probe.kind === 'command' ? probe.command.map(x) : undefined,
+  };
+}

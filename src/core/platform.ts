@@ -1,0 +1,245 @@
+/**
+ * Everything that differs by operating system, in one place: process identity and trees, process groups,
+ * the ephemeral port range, and who holds a port. Linux reads /proc; macOS asks `ps` and `lsof`.
+ * Windows is not supported yet; a port of Engine Room starts here.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+
+const isLinux = process.platform === 'linux';
+
+/** A process identified by pid and start time, since pids are reused. */
+export interface ProcessIdentity {
+  readonly pid: number;
+  /** Opaque start time (clock ticks since boot on Linux, `lstart` text elsewhere). */
+  readonly startTime: string;
+}
+
+interface ProcStat {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly pgid: number;
+  readonly state: string;
+  readonly startTime: string;
+}
+
+function readProcStat(pid: number): ProcStat | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+  const close = text.lastIndexOf(')');
+  const rest = text.slice(close + 2).split(' ');
+  // rest[0] is field 3 (state); field N is rest[N - 3].
+  return { pid, state: rest[0] ?? '?', ppid: Number(rest[1]), pgid: Number(rest[2]), startTime: rest[19] ?? '' };
+}
+
+function psRows(): ProcStat[] {
+  const out = execFileSync('ps', ['-A', '-o', 'pid=,ppid=,pgid=,state='], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length >= 4)
+    .map(([pid, ppid, pgid, state]) => ({ pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), state: state ?? '?', startTime: '' }));
+}
+
+function allProcesses(): ProcStat[] {
+  if (!isLinux) return psRows();
+  const rows: ProcStat[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const st = readProcStat(Number(name));
+    if (st) rows.push(st);
+  }
+  return rows;
+}
+
+/** Start time of a live process, or undefined when it is gone (zombies count as gone). */
+export function processStartTime(pid: number): string | undefined {
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  if (isLinux) {
+    const st = readProcStat(pid);
+    return st && st.state !== 'Z' && st.state !== 'X' ? st.startTime : undefined;
+  }
+  try {
+    const out = execFileSync('ps', ['-o', 'state=,lstart=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+    if (!out || out.startsWith('Z')) return undefined;
+    return out.slice(out.indexOf(' ') + 1).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Our own identity. */
+export function selfIdentity(): ProcessIdentity {
+  return { pid: process.pid, startTime: processStartTime(process.pid) ?? '' };
+}
+
+/** True when the process with this pid runs and is the same one (same start time). */
+export function isAlive(id: ProcessIdentity): boolean {
+  const st = processStartTime(id.pid);
+  return st !== undefined && (id.startTime === '' || st === id.startTime);
+}
+
+/** Live (non-zombie) members of a process group. */
+export function groupMembers(pgid: number): number[] {
+  return allProcesses()
+    .filter((p) => p.pgid === pgid && p.state !== 'Z' && p.state !== 'X')
+    .map((p) => p.pid);
+}
+
+/** Live descendants of pid (children, grandchildren, ...), also those that left the process group. */
+export function descendants(pid: number): number[] {
+  const rows = allProcesses().filter((p) => p.state !== 'Z' && p.state !== 'X');
+  const byParent = new Map<number, number[]>();
+  for (const r of rows) {
+    const list = byParent.get(r.ppid) ?? [];
+    list.push(r.pid);
+    byParent.set(r.ppid, list);
+  }
+  const out: number[] = [];
+  const stack = [pid];
+  while (stack.length > 0) {
+    for (const child of byParent.get(stack.pop() as number) ?? []) {
+      out.push(child);
+      stack.push(child);
+    }
+  }
+  return out;
+}
+
+/** Sends a signal to a whole process group; false when the group is gone. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function signalProcess(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The kernel's range for port-0 binds; blocks placed inside it could be taken by any program. */
+export function ephemeralPortRange(): readonly [number, number] {
+  if (isLinux) {
+    try {
+      const [lo, hi] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+      if (lo && hi && lo <= hi) return [lo, hi];
+    } catch {
+      // fall through to the usual Linux default
+    }
+    return [32768, 60999];
+  }
+  if (process.platform === 'darwin') {
+    try {
+      const lo = Number(execFileSync('sysctl', ['-n', 'net.inet.ip.portrange.first'], { encoding: 'utf8' }).trim());
+      const hi = Number(execFileSync('sysctl', ['-n', 'net.inet.ip.portrange.last'], { encoding: 'utf8' }).trim());
+      if (lo && hi && lo <= hi) return [lo, hi];
+    } catch {
+      // fall through
+    }
+  }
+  return [49152, 65535];
+}
+
+export interface PortHolder {
+  readonly pid: number;
+  readonly command: string;
+}
+
+function commandLine(pid: number): string {
+  try {
+    if (isLinux) return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    return execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Socket inodes of TCP sockets bound to `port` (listening or not), from /proc/net/tcp{,6}. */
+function socketInodes(port: number): Set<string> {
+  const inodes = new Set<string>();
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = fs.readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // f[1] local address "0100007F:1F90", f[3] state (0A = LISTEN, 07 = CLOSE, bound only), f[9] inode
+      if (f.length < 10 || !f[1]?.endsWith(`:${hex}`)) continue;
+      if (f[3] === '0A' || f[3] === '07') inodes.add(f[9] as string);
+    }
+  }
+  inodes.delete('0');
+  return inodes;
+}
+
+/**
+ * Who holds a TCP port (bound or listening), when the system lets us see it: on Linux only processes
+ * of the same user are visible unless we are root. Returns an empty list when nobody can be named.
+ */
+export function portHolders(port: number): PortHolder[] {
+  if (isLinux) {
+    const inodes = socketInodes(port);
+    if (inodes.size === 0) return [];
+    const holders: PortHolder[] = [];
+    for (const name of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      let fds: string[];
+      try {
+        fds = fs.readdirSync(`/proc/${name}/fd`);
+      } catch {
+        continue;
+      }
+      for (const fd of fds) {
+        let target: string;
+        try {
+          target = fs.readlinkSync(`/proc/${name}/fd/${fd}`);
+        } catch {
+          continue;
+        }
+        const m = /^socket:\[(\d+)\]$/.exec(target);
+        if (m && inodes.has(m[1] as string)) {
+          holders.push({ pid: Number(name), command: commandLine(Number(name)) });
+          break;
+        }
+      }
+    }
+    return holders;
+  }
+  try {
+    const out = execFileSync('lsof', ['-nP', `-iTCP:${port}`, '-Fp'], { encoding: 'utf8' });
+    return out
+      .split('\n')
+      .filter((l) => l.startsWith('p'))
+      .map((l) => Number(l.slice(1)))
+      .map((pid) => ({ pid, command: commandLine(pid) }));
+  } catch {
+    return [];
+  }
+}
+
+/** "pid 123 (python3 -m http.server)" or "" */
+export function describeHolders(holders: readonly PortHolder[]): string {
+  return holders.map((h) => `pid ${h.pid}${h.command ? ` (${h.command.slice(0, 120)})` : ''}`).join(', ');
+}
+
+/** The user's login shell for `"shell": true` engines. */
+export function userShell(): string {
+  return process.env.SHELL || '/bin/sh';
+}

@@ -1,0 +1,43 @@
+/**
+ * The per-user state directory that holds the registry, its lock and the engines' logs. Other users must
+ * not be able to write it: a lease file they could edit would let them point our `down` at any process.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { EngineRoomError } from './errors';
+
+/** `$ENGINE_ROOM_STATE_DIR`, else `$XDG_RUNTIME_DIR/engine-room`, else a per-user folder in the temp dir. */
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.ENGINE_ROOM_STATE_DIR) return path.resolve(env.ENGINE_ROOM_STATE_DIR);
+  if (env.XDG_RUNTIME_DIR) return path.join(env.XDG_RUNTIME_DIR, 'engine-room');
+  const uid = typeof process.getuid === 'function' ? process.getuid() : os.userInfo().username;
+  return path.join(os.tmpdir(), `engine-room-${uid}`);
+}
+
+/**
+ * Creates the directory with mode 0700 if needed and checks that it is ours and that nobody else can
+ * write it. Throws `state-dir-unsafe` otherwise; never loosens or tightens a directory we did not create.
+ */
+export function ensureStateDir(dir: string): string {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = fs.lstatSync(dir);
+  if (!st.isDirectory()) {
+    throw new EngineRoomError('state-dir-unsafe', `Engine Room state directory ${dir} is not a directory (a symlink?).`);
+  }
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  if (uid !== undefined && st.uid !== uid) {
+    throw new EngineRoomError(
+      'state-dir-unsafe',
+      `Engine Room state directory ${dir} belongs to uid ${st.uid}, not to you (uid ${uid}); set ENGINE_ROOM_STATE_DIR to a folder of your own.`,
+    );
+  }
+  if ((st.mode & 0o022) !== 0) {
+    throw new EngineRoomError(
+      'state-dir-unsafe',
+      `Engine Room state directory ${dir} can be written by other users (mode ${(st.mode & 0o777).toString(8)}); run \`chmod 700 ${dir}\` or set ENGINE_ROOM_STATE_DIR.`,
+    );
+  }
+  fs.mkdirSync(path.join(dir, 'logs'), { recursive: true, mode: 0o700 });
+  return dir;
+}

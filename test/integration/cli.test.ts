@@ -1,0 +1,184 @@
+/**
+ * The `engine-room` CLI as real OS processes: several at once, killed, interrupted.
+ * Needs `npm run build` first (the README's test command does it).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CLI, ENGINES, FIXTURES, pidAlive, runCli, startProcess, tempDir, testEnv, waitFor, writeConfig } from '../support/helpers';
+
+const node = process.execPath;
+const fakeVllm = path.join(ENGINES, 'fake_vllm.py');
+const httpServer = path.join(ENGINES, 'http_server.cjs');
+
+interface JsonEngine {
+  name: string;
+  state: string;
+  pid: number | null;
+  ports: Record<string, number>;
+  portBlock: [number, number] | null;
+  health: { ok: boolean } | null;
+  owner: { pid: number; label: string; alive: boolean } | null;
+  logFile: string;
+}
+
+async function status(config: string, env: NodeJS.ProcessEnv): Promise<JsonEngine[]> {
+  const r = await runCli(['status', '--config', config, '--json'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { engines: JsonEngine[] }).engines;
+}
+
+test('(integration) three `up --detach` at once, eight vLLM-like engines each: all healthy, no EADDRINUSE, no shared port', async () => {
+  const stateDir = path.join(tempDir(), 'state');
+  const env = testEnv(stateDir, 21000);
+  const configs: string[] = [];
+  for (let w = 0; w < 3; w++) {
+    const engines = [];
+    for (let i = 0; i < 8; i++) {
+      const withBlock = i % 2 === 0;
+      engines.push({
+        name: `vllm-${w}-${i}`,
+        command: withBlock
+          ? ['python3', fakeVllm, '--port', '${port}', '--internal', '3', '--load', '0.3']
+          : // No block: internal ports picked get_open_port-style from a narrow shared range, so the
+            // engines would collide without the lock held until each is healthy.
+            ['python3', fakeVllm, '--port', '${port}', '--internal', '2', '--load', '0.3', '--contention', '46000-46023'],
+        env: withBlock ? { VLLM_PORT: '${portBlock}' } : {},
+        port: 'auto',
+        ...(withBlock ? { portBlock: 10, startLock: 'leaseOnly' } : { startLock: 'untilHealthy' }),
+        health: { http: '/health' },
+      });
+    }
+    configs.push(writeConfig(tempDir(), { engines }));
+  }
+  const runs = await Promise.all(configs.map((c) => runCli(['up', '--detach', '--json', '--config', c], { env, timeoutMs: 90000 })));
+  try {
+    runs.forEach((r, i) => assert.equal(r.code, 0, `window ${i}: ${r.stderr}`));
+    const all: JsonEngine[] = [];
+    for (const c of configs) all.push(...(await status(c, env)));
+    assert.equal(all.length, 24);
+    for (const e of all) assert.equal(e.state, 'healthy', `${e.name}: ${JSON.stringify(e)}`);
+    // Every port: serving ports from the leases, internal ports from what each engine printed.
+    const ports: number[] = [];
+    for (const e of all) {
+      const log = fs.readFileSync(e.logFile, 'utf8');
+      assert.doesNotMatch(log, /EADDRINUSE/, `${e.name} hit EADDRINUSE`);
+      const m = /serving port (\d+), internal ports \[([\d, ]*)\]/.exec(log);
+      assert.ok(m, `${e.name} printed its ports`);
+      assert.equal(Number(m[1]), e.ports.port);
+      const internal = m[2]!.split(',').filter(Boolean).map(Number);
+      if (e.portBlock) for (const p of internal) assert.ok(p >= e.portBlock[0] && p <= e.portBlock[1], `${e.name}: ${p} inside its block`);
+      ports.push(e.ports.port!, ...internal);
+    }
+    assert.equal(new Set(ports).size, ports.length, `no port is shared: ${ports.join(',')}`);
+    // The blocks are disjoint and below the ephemeral range.
+    const blocks = all.filter((e) => e.portBlock).map((e) => e.portBlock!);
+    const [ephLow] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    for (const b of blocks) assert.ok(b[1] < ephLow!, `block ${b} below the ephemeral range`);
+  } finally {
+    const pids = (await Promise.all(configs.map((c) => status(c, env)))).flat().map((e) => e.pid).filter((p): p is number => p !== null);
+    await Promise.all(configs.map((c) => runCli(['down', '--config', c], { env })));
+    assert.deepEqual(pids.filter(pidAlive), [], 'down leaves no engine running');
+  }
+});
+
+test('(integration) the start lock of a CLI killed with SIGKILL is recovered by the next start at once', async () => {
+  const stateDir = path.join(tempDir(), 'state');
+  const env = testEnv(stateDir, 24000);
+  const slowConfig = writeConfig(tempDir(), {
+    engines: [{ name: 'slow', command: [node, httpServer, '--port', '${port}', '--delay', '60000'], port: 'auto', health: { http: '/health' }, startTimeout: '2m' }],
+  });
+  const nextConfig = writeConfig(tempDir(), {
+    engines: [{ name: 'next', command: [node, httpServer, '--port', '${port}'], port: 'auto', health: { http: '/health' } }],
+  });
+  const holder = startProcess(node, [CLI, 'up', '--detach', '--config', slowConfig], env);
+  await holder.waitForOutput(/slow: starting/);
+  const waiter = startProcess(node, [CLI, 'up', '--detach', '--config', nextConfig], env);
+  const m = await waiter.waitForOutput(/next: waiting - waiting for the start lock held by pid (\d+) \(slow\)/);
+  assert.equal(Number(m[1]), holder.child.pid);
+  holder.child.kill('SIGKILL');
+  const code = await new Promise<number | null>((resolve) => waiter.child.on('exit', resolve));
+  assert.equal(code, 0, waiter.output());
+  assert.match(waiter.output(), /next: healthy/);
+  // The killed CLI's engine is still recorded (it runs on) and `down` stops it.
+  const slow = (await status(slowConfig, env))[0]!;
+  assert.ok(slow.pid && pidAlive(slow.pid));
+  assert.equal(slow.owner?.alive, false);
+  await runCli(['down', '--config', slowConfig], { env });
+  await runCli(['down', '--config', nextConfig], { env });
+  assert.equal(pidAlive(slow.pid), false);
+});
+
+test('(integration) `down` of an engine that forks grandchildren leaves no process behind', async () => {
+  const dir = tempDir();
+  const env = testEnv(path.join(dir, 'state'), 24600);
+  const config = writeConfig(dir, { engines: [{ name: 'forker', command: ['python3', path.join(ENGINES, 'forker.py'), '${workspaceFolder}/pids'] }] });
+  const up = await runCli(['up', '--detach', '--config', config], { env });
+  assert.equal(up.code, 0, up.stderr);
+  await waitFor(() => fs.existsSync(path.join(dir, 'pids')), 'pids file');
+  const pids = fs.readFileSync(path.join(dir, 'pids'), 'utf8').trim().split('\n').map(Number);
+  assert.equal(pids.length, 4);
+  assert.ok(pids.every(pidAlive), 'the tree runs after `up --detach` returned');
+  const down = await runCli(['down', '--config', config], { env });
+  assert.equal(down.code, 0);
+  assert.match(down.stderr, new RegExp(`stopped forker \\(pid ${pids[0]}\\)`));
+  assert.deepEqual(pids.filter(pidAlive), []);
+});
+
+test('(integration) foreground `up` streams prefixed log lines and stops its engines on SIGTERM', async () => {
+  const dir = tempDir();
+  const env = testEnv(path.join(dir, 'state'), 24800);
+  const config = writeConfig(dir, {
+    engines: [
+      { name: 'alpha', command: [node, httpServer, '--port', '${port}', '--name', 'alpha'], port: 'auto', health: { http: '/health' } },
+      { name: 'b', command: [node, httpServer, '--port', '${port}', '--name', 'b'], port: 'auto' },
+    ],
+  });
+  const up = startProcess(node, [CLI, 'up', '--config', config], env);
+  await up.waitForOutput(/alpha \| alpha listening on/);
+  await up.waitForOutput(/b {5}\| b listening on/);
+  await up.waitForOutput(/b: healthy/);
+  const engines = await status(config, env);
+  assert.deepEqual(engines.map((e) => e.state), ['healthy', 'healthy']);
+  up.child.kill('SIGTERM');
+  const code = await new Promise<number | null>((resolve) => up.child.on('exit', resolve));
+  assert.equal(code, 143);
+  for (const e of engines) assert.equal(pidAlive(e.pid as number), false, `${e.name} stopped`);
+  assert.deepEqual((await status(config, env)).map((e) => e.state), ['stopped', 'stopped']);
+});
+
+test('(integration) `logs --lines N` returns N lines with no cap of its own', async () => {
+  const dir = tempDir();
+  const env = testEnv(path.join(dir, 'state'), 25000);
+  const config = writeConfig(dir, { engines: [{ name: 'flood', command: [node, path.join(ENGINES, 'flood.cjs'), '30000'], health: { log: 'flood done' } }] });
+  const up = await runCli(['up', '--detach', '--config', config], { env });
+  assert.equal(up.code, 0, up.stderr);
+  const logs = await runCli(['logs', 'flood', '--lines', '30001', '--config', config], { env });
+  const lines = logs.stdout.trimEnd().split('\n');
+  assert.equal(lines.length, 30001);
+  assert.equal(lines.filter((l) => l.startsWith('line ')).length, 30000);
+  assert.equal(lines.at(-1), 'flood done');
+  await runCli(['down', '--config', config], { env });
+});
+
+test('(integration) each config of the bad-config corpus is refused with exit 2 and starts nothing', async () => {
+  const corpus = path.join(FIXTURES, 'bad-configs');
+  const files = fs.readdirSync(corpus).filter((f) => f.endsWith('.jsonc'));
+  assert.ok(files.length >= 20, `corpus has ${files.length} files`);
+  for (const f of files) {
+    const dir = tempDir();
+    const stateDir = path.join(dir, 'state');
+    const env = testEnv(stateDir, 25200);
+    const config = writeConfig(dir, fs.readFileSync(path.join(corpus, f), 'utf8'));
+    const expects = [...fs.readFileSync(path.join(corpus, f), 'utf8').matchAll(/^\/\/ expect: (\S*) @ (\d+): (.*)$/gm)];
+    const up = await runCli(['up', '--detach', '--config', config], { env });
+    assert.equal(up.code, 2, `${f}: ${up.stderr}`);
+    for (const [, , line, msg] of expects) {
+      assert.ok(up.stderr.includes(`${config}:${line}:`) && up.stderr.includes(msg!.trim()), `${f}: stderr names line ${line} and "${msg}":\n${up.stderr}`);
+    }
+    assert.match(up.stderr, /nothing was started/);
+    const logs = path.join(stateDir, 'logs');
+    assert.ok(!fs.existsSync(logs) || fs.readdirSync(logs).length === 0, `${f}: no engine log was created`);
+  }
+});

@@ -1,0 +1,274 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as net from 'node:net';
+import { loadConfig } from '../../src/core/config';
+import { Supervisor, type EngineSnapshot } from '../../src/core/supervisor';
+import { Registry } from '../../src/core/registry';
+import { ensureStateDir } from '../../src/core/stateDir';
+import type { PortRanges } from '../../src/core/ports';
+import { ENGINES, pidAlive, tempDir, waitFor, writeConfig } from '../support/helpers';
+
+const node = process.execPath;
+const httpServer = path.join(ENGINES, 'http_server.cjs');
+const supervisors: Supervisor[] = [];
+after(async () => {
+  await Promise.all(supervisors.map((s) => s.dispose()));
+});
+
+let nextBase = 26000;
+/** A supervisor over a fresh workspace, state dir and port range. */
+async function setup(engines: unknown[]): Promise<{ sup: Supervisor; dir: string; stateDir: string; ranges: PortRanges; events: EngineSnapshot[] }> {
+  const dir = tempDir();
+  const stateDir = ensureStateDir(path.join(dir, 'state'));
+  const file = writeConfig(dir, { engines });
+  const loaded = await loadConfig(file);
+  assert.ok(loaded.config, JSON.stringify(loaded.problems));
+  const base = nextBase;
+  nextBase += 400;
+  const ranges: PortRanges = { auto: [base, base + 99], blocks: [base + 100, base + 399] };
+  const sup = new Supervisor({ config: loaded.config, stateDir, ownerKind: 'other', ownerLabel: 'test', ranges });
+  supervisors.push(sup);
+  const events: EngineSnapshot[] = [];
+  sup.on('change', (s) => events.push(s));
+  return { sup, dir, stateDir, ranges, events };
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+test('(unit) an engine gets an auto port from the range, becomes healthy, and its stop leaves nothing', async () => {
+  const { sup, stateDir, ranges, events } = await setup([
+    { name: 'web', command: [node, httpServer, '--port', '${port}', '--name', 'web'], port: 'auto', health: { http: '/health' } },
+  ]);
+  const [outcome] = await sup.start();
+  assert.equal(outcome?.ok, true, outcome?.reason);
+  const snap = sup.snapshot('web');
+  assert.equal(snap.state, 'healthy');
+  assert.equal(snap.ports.port, ranges.auto[0], 'first free port of the range');
+  assert.ok(snap.health?.ok && snap.health.latencyMs >= 0);
+  assert.deepEqual(
+    [...new Set(events.map((e) => e.state))],
+    ['waiting', 'starting', 'healthy'],
+  );
+  const lease = new Registry(stateDir).read().leases.find((l) => l.name === 'web');
+  assert.equal(lease?.engine?.pid, snap.pid);
+  assert.deepEqual(lease?.ports, { port: ranges.auto[0] });
+  assert.ok(await listening(ranges.auto[0]));
+
+  await sup.stop(['web']);
+  assert.equal(sup.snapshot('web').state, 'stopped');
+  assert.equal(pidAlive(snap.pid as number), false);
+  assert.equal(await listening(ranges.auto[0]), false);
+  assert.equal(new Registry(stateDir).read().leases.length, 0, 'lease released');
+  const log = fs.readFileSync(snap.logFile, 'utf8');
+  assert.match(log, /web listening on http:\/\/127\.0\.0\.1:\d+/);
+  assert.match(log, /web got SIGTERM/);
+});
+
+test('(unit) dependsOn orders the starts and ${port:db} reaches the dependent engine', async () => {
+  const { sup } = await setup([
+    {
+      name: 'app',
+      command: [node, '-e', 'console.log("DB_PORT=" + process.env.DB_PORT); require("http").createServer((q, s) => s.end("ok")).listen(Number(process.argv[1]), "127.0.0.1")', '${port}'],
+      port: 'auto',
+      env: { DB_PORT: '${port:db}' },
+    },
+    { name: 'db', command: [node, httpServer, '--port', '${port}', '--delay', '300', '--name', 'db'], port: 'auto', health: { http: '/health' } },
+  ]);
+  const outcomes = await sup.start(['app']);
+  assert.deepEqual(outcomes.map((o) => [o.name, o.ok]), [['app', true]]);
+  const db = sup.snapshot('db');
+  const app = sup.snapshot('app');
+  assert.equal(db.state, 'healthy');
+  assert.ok((app.startedAt as number) >= (db.healthyAt as number), 'app spawned after db was healthy');
+  await waitFor(() => sup.tail('app').some((l) => l === `DB_PORT=${db.ports.port}`), 'app to print the db port');
+});
+
+test('(unit) a failing engine reports its exit and last lines, its dependents do not start, the others run on', async () => {
+  const { sup } = await setup([
+    { name: 'broken', command: [node, '-e', 'console.log("loading weights"); console.error("CUDA out of memory"); process.exit(3)'] },
+    { name: 'needs-broken', command: [node, httpServer, '--port', '${port}'], port: 'auto', dependsOn: ['broken'] },
+    { name: 'fine', command: [node, httpServer, '--port', '${port}'], port: 'auto' },
+  ]);
+  const outcomes = await sup.start();
+  const byName = Object.fromEntries(outcomes.map((o) => [o.name, o]));
+  assert.equal(byName.fine?.ok, true);
+  assert.equal(byName.broken?.ok, false);
+  assert.equal(byName['needs-broken']?.ok, false);
+  const broken = sup.snapshot('broken');
+  assert.equal(broken.state, 'failed');
+  assert.equal(broken.exitCode, 3);
+  assert.equal(broken.errorCode, 'exited');
+  assert.deepEqual(broken.lastLines, ['loading weights', 'CUDA out of memory']);
+  const dependent = sup.snapshot('needs-broken');
+  assert.equal(dependent.errorCode, 'dependency-failed');
+  assert.match(dependent.reason ?? '', /depends on broken, which failed/);
+  assert.equal(dependent.pid, null);
+  assert.equal(sup.snapshot('fine').state, 'healthy');
+});
+
+test('(unit) stopping an engine that forks ends the whole tree, also a grandchild that left the group', async () => {
+  const { sup, dir } = await setup([{ name: 'forker', command: ['python3', path.join(ENGINES, 'forker.py'), path.join('${workspaceFolder}', 'pids')] }]);
+  const [o] = await sup.start();
+  assert.equal(o?.ok, true, o?.reason);
+  const pidsFile = path.join(dir, 'pids');
+  await waitFor(() => fs.existsSync(pidsFile), 'the forker to write its pids');
+  const pids = fs.readFileSync(pidsFile, 'utf8').trim().split('\n').map(Number);
+  assert.equal(pids.length, 4);
+  assert.ok(pids.every(pidAlive));
+  await sup.stop(['forker']);
+  assert.deepEqual(pids.filter(pidAlive), [], 'no process of the tree is left');
+});
+
+test('(unit) a stop escalates to SIGKILL after stopTimeout for an engine that ignores SIGTERM', async () => {
+  const { dir, sup } = await setup([
+    { name: 'stubborn', command: ['python3', path.join(ENGINES, 'forker.py'), path.join('${workspaceFolder}', 'pids'), '--ignore-term'], stopTimeout: 300 },
+  ]);
+  await sup.start();
+  await waitFor(() => fs.existsSync(path.join(dir, 'pids')), 'pids');
+  const pids = fs.readFileSync(path.join(dir, 'pids'), 'utf8').trim().split('\n').map(Number);
+  const t0 = Date.now();
+  await sup.stop();
+  assert.deepEqual(pids.filter(pidAlive), []);
+  assert.equal(sup.snapshot('stubborn').signal, 'SIGKILL');
+  assert.ok(Date.now() - t0 >= 300);
+});
+
+test('(unit) every line of an engine that writes fast and dies is in its log file', async () => {
+  const count = 200_000;
+  const { sup } = await setup([{ name: 'flood', command: [node, path.join(ENGINES, 'flood.cjs'), String(count), '--die'] }]);
+  await sup.start();
+  await waitFor(() => sup.snapshot('flood').state === 'failed', 'flood to exit');
+  const snap = sup.snapshot('flood');
+  assert.equal(snap.exitCode, 3);
+  const lines = fs.readFileSync(snap.logFile, 'utf8').split('\n').filter((l) => l.startsWith('line '));
+  assert.equal(lines.length, count);
+  const seen = new Set(lines.map((l) => Number(l.split(' ')[1])));
+  assert.equal(seen.size, count);
+});
+
+test('(unit) an engine that never becomes healthy fails at startTimeout, counted from the spawn, and is killed', async () => {
+  const { sup, events } = await setup([{ name: 'mute', command: [node, '-e', 'setInterval(() => {}, 1000)'], port: 'auto', startTimeout: 400 }]);
+  const t0 = Date.now();
+  const [o] = await sup.start();
+  const snap = sup.snapshot('mute');
+  assert.equal(o?.ok, false);
+  assert.equal(snap.errorCode, 'health-timeout');
+  assert.match(snap.reason ?? '', /not healthy within 0.4 s \(last probe: connection refused\)/);
+  assert.ok(Date.now() - t0 >= 400);
+  const pid = events.find((e) => e.state === 'starting')?.pid;
+  assert.ok(pid);
+  assert.equal(pidAlive(pid), false, 'the engine was killed');
+  assert.equal(snap.pid, null);
+});
+
+test('(unit) restart on-failure retries with backoff until the engine comes up', async () => {
+  const { sup, dir } = await setup([
+    {
+      name: 'flaky',
+      // Fails twice (counting in a file), then serves.
+      command: [node, '-e', `const fs=require("fs");const f=process.argv[1];const n=fs.existsSync(f)?Number(fs.readFileSync(f,"utf8")):0;fs.writeFileSync(f,String(n+1));if(n<2){console.log("attempt "+n+" fails");process.exit(1)}require("http").createServer((q,s)=>s.end("ok")).listen(Number(process.argv[2]),"127.0.0.1")`, path.join('${workspaceFolder}', 'count'), '${port}'],
+      port: 'auto',
+      restart: { policy: 'on-failure', limit: 3, backoff: 50 },
+    },
+  ]);
+  const [o] = await sup.start();
+  assert.equal(o?.ok, true, o?.reason);
+  assert.equal(sup.snapshot('flaky').restarts, 2);
+  assert.equal(fs.readFileSync(path.join(dir, 'count'), 'utf8'), '3');
+});
+
+test('(unit) untilHealthy engines start one after another; leaseOnly engines spawn together', async () => {
+  const mk = (name: string, startLock: string) => ({
+    name,
+    command: [node, httpServer, '--port', '${port}', '--delay', '300', '--name', name],
+    port: 'auto',
+    health: { http: '/health' },
+    startLock,
+  });
+  const seq = await setup([mk('s1', 'untilHealthy'), mk('s2', 'untilHealthy'), mk('s3', 'untilHealthy')]);
+  await seq.sup.start();
+  const s = ['s1', 's2', 's3'].map((n) => seq.sup.snapshot(n));
+  for (let i = 1; i < s.length; i++) assert.ok((s[i]!.startedAt as number) >= (s[i - 1]!.healthyAt as number), `s${i + 1} spawned after s${i} was healthy`);
+
+  const par = await setup([mk('l1', 'leaseOnly'), mk('l2', 'leaseOnly'), mk('l3', 'leaseOnly')]);
+  await par.sup.start();
+  const l = ['l1', 'l2', 'l3'].map((n) => par.sup.snapshot(n));
+  assert.ok(l.every((x) => x.state === 'healthy'));
+  const spawnSpread = Math.max(...l.map((x) => x.startedAt as number)) - Math.min(...l.map((x) => x.startedAt as number));
+  assert.ok(spawnSpread < 300, `leaseOnly engines spawned within one health delay of each other (spread ${spawnSpread} ms)`);
+  assert.equal(new Set(l.map((x) => x.ports.port)).size, 3);
+});
+
+test('(unit) port blocks are disjoint, inside the block range, and reach the engine through ${portBlock}', async () => {
+  const eng = (name: string) => ({
+    name,
+    command: ['python3', path.join(ENGINES, 'fake_vllm.py'), '--port', '${port}', '--internal', '3', '--load', '0.2'],
+    env: { VLLM_PORT: '${portBlock}' },
+    port: 'auto',
+    portBlock: 20,
+    health: { http: '/health' },
+    startLock: 'leaseOnly',
+  });
+  const { sup, ranges } = await setup([eng('v1'), eng('v2')]);
+  const outcomes = await sup.start();
+  assert.ok(outcomes.every((o) => o.ok), JSON.stringify(outcomes));
+  const [b1, b2] = ['v1', 'v2'].map((n) => sup.snapshot(n).portBlock as [number, number]);
+  assert.deepEqual(b1, [ranges.blocks[0], ranges.blocks[0] + 19]);
+  assert.deepEqual(b2, [ranges.blocks[0] + 20, ranges.blocks[0] + 39]);
+  const log = fs.readFileSync(sup.snapshot('v2').logFile, 'utf8');
+  assert.match(log, new RegExp(`internal ports \\[${b2[0]}, ${b2[0] + 1}, ${b2[0] + 2}\\]`));
+});
+
+test('(unit) another supervisor of the same config sees a running engine with its owner and can stop it', async () => {
+  const { sup, stateDir, ranges } = await setup([{ name: 'shared', command: [node, httpServer, '--port', '${port}'], port: 'auto', health: { http: '/health' } }]);
+  await sup.start();
+  const pid = sup.snapshot('shared').pid as number;
+  const other = new Supervisor({ config: (await loadConfig(sup.configFile)).config!, stateDir, ownerKind: 'other', ownerLabel: 'second window', ranges });
+  supervisors.push(other);
+  await other.refresh();
+  const seen = other.snapshot('shared');
+  assert.equal(seen.state, 'healthy');
+  assert.equal(seen.pid, pid);
+  assert.equal(seen.owner?.label, 'test');
+  assert.equal(seen.owner?.self, false);
+  const outcome = await other.start(['shared']);
+  assert.match(outcome[0]?.reason ?? '', /already running, started by test/);
+  await other.stop(['shared']);
+  assert.equal(pidAlive(pid), false);
+  await waitFor(() => sup.snapshot('shared').state === 'stopped', 'the first supervisor to see the stop');
+  assert.equal(sup.snapshot('shared').reason, 'stopped by second window');
+});
+
+test('(unit) a port squatted between lease and listen (EADDRINUSE) is retried on fresh ports', async () => {
+  const { sup, ranges } = await setup([
+    { name: 'victim', command: ['python3', path.join(ENGINES, 'fake_vllm.py'), '--port', '${port}', '--internal', '0', '--load', '0.8'], port: 'auto', health: { http: '/health' }, startLock: 'leaseOnly' },
+  ]);
+  const squatPort = ranges.auto[0];
+  // Bound with SO_REUSEADDR but not listening: invisible to a probe, like vLLM's serving socket while it
+  // loads. It starts listening after the engine was given the port and before the engine listens.
+  const squatter = await import('node:child_process').then((cp) =>
+    cp.spawn('python3', ['-c', `import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind(("127.0.0.1", ${squatPort}))\nprint("bound", flush=True)\ntime.sleep(0.4)\ns.listen(1)\nprint("listening", flush=True)\ntime.sleep(30)`], { stdio: ['ignore', 'pipe', 'inherit'] }),
+  );
+  try {
+    await new Promise((r) => squatter.stdout.once('data', r));
+    const [o] = await sup.start();
+    assert.equal(o?.ok, true, o?.reason);
+    const snap = sup.snapshot('victim');
+    assert.notEqual(snap.ports.port, squatPort);
+    const log = fs.readFileSync(snap.logFile, 'utf8');
+    assert.match(log, /EADDRINUSE/);
+  } finally {
+    squatter.kill('SIGKILL');
+  }
+});
