@@ -18,7 +18,9 @@ const common = {
 
 const builds = [
   { ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js' },
-  ...(fs.existsSync('src/extension.ts') ? [{ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' }] : []),
+  { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
+  // The panel's browser code.
+  { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: false, logLevel: 'warning', entryPoints: ['src/webview/panel.ts'], outfile: 'dist/webview.js' },
 ];
 
 // The package is "type": "module" (the sources and tests run as ESM, as execa and get-port require);

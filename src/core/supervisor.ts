@@ -39,6 +39,10 @@ export interface EngineSnapshot {
   readonly configFile: string;
   readonly description?: string;
   readonly command: readonly string[];
+  /** Where the engine's ports are reached. */
+  readonly host: string;
+  /** The kind of health probe (`http` engines can be opened in a browser). */
+  readonly probe: 'http' | 'tcp' | 'log' | 'command' | 'none';
   readonly state: EngineState;
   /** Why it is in this state, for people ("waiting for the start lock held by pid 12 (api)"). */
   readonly reason?: string;
@@ -223,6 +227,8 @@ export class Supervisor {
       configFile: this.config.file,
       description: rt.spec.description,
       command: rt.launch?.command ?? rt.spec.command,
+      host: rt.spec.host,
+      probe: rt.spec.health.probe.kind,
       state: rt.state,
       reason: rt.reason,
       errorCode: rt.errorCode,
@@ -289,7 +295,7 @@ export class Supervisor {
    * Re-reads the registry: engines of this configuration that another process holds are shown with
    * their owner, ports and a fresh health probe; engines whose lease vanished become stopped.
    */
-  async refresh(): Promise<void> {
+  async refresh(probe = true): Promise<void> {
     const data = this.registry.read();
     const probes: Promise<void>[] = [];
     for (const rt of this.runtimes.values()) {
@@ -297,7 +303,8 @@ export class Supervisor {
       const lease = data.leases.find((l) => l.key === rt.key && l.engine !== null);
       if (lease && treeIsAlive(lease.engine as NonNullable<LeaseRecord['engine']>)) {
         rt.external = lease;
-        probes.push(this.probeExternal(rt, lease, data));
+        if (probe) probes.push(this.probeExternal(rt, lease, data));
+        else if (rt.state === 'stopped') this.set(rt, { state: 'unhealthy', reason: `started by ${lease.owner.label} (not probed)` });
       } else if (rt.external) {
         rt.external = undefined;
         rt.health = null;
@@ -844,7 +851,8 @@ export class Supervisor {
    */
   async stop(names: readonly string[] = []): Promise<void> {
     const wanted = names.length > 0 ? names : this.names();
-    await this.refresh().catch(() => {});
+    // Only which engines others run matters here: no health probes (they may run workspace commands).
+    await this.refresh(false).catch(() => {});
     await Promise.all(wanted.map((n) => this.stopOne(this.runtime(n))));
   }
 

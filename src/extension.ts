@@ -1,0 +1,51 @@
+/**
+ * Composition root: builds the objects, registers them, owns every disposable. No logic lives here.
+ * `deactivate()` returns the promise that stops the engines this window started.
+ */
+import * as vscode from 'vscode';
+import { EngineStore } from './vscode/engineStore';
+import { EnginesTree } from './vscode/tree';
+import { EnginesStatusBar } from './vscode/statusBar';
+import { EnginesPanel, PANEL_VIEW_ID } from './vscode/panel';
+import { LogTerminals } from './vscode/logTerminal';
+import { Commands } from './vscode/commands';
+import { readSettings } from './vscode/settings';
+import { ContextKeys } from './vscode/contextKeys';
+
+let store: EngineStore | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const t0 = performance.now();
+  const log = vscode.window.createOutputChannel('Engine Room', { log: true });
+  context.subscriptions.push(log);
+  store = new EngineStore(log, () => readSettings());
+  context.subscriptions.push(store);
+
+  const tree = new EnginesTree(store);
+  const view = vscode.window.createTreeView('engineRoom.engines', { treeDataProvider: tree, showCollapseAll: false, canSelectMany: true });
+  const logs = new LogTerminals();
+  const commands = new Commands(store, logs, log);
+  const panel = new EnginesPanel(context.extensionUri, store, (m) => {
+    if (m.type === 'openPort') void commands.openPort(m.key, m.port);
+    else void vscode.commands.executeCommand(`engineRoom.engine.${m.action}`, m.key);
+  });
+  const contextKeys = new ContextKeys(store);
+  context.subscriptions.push(
+    tree,
+    view,
+    logs,
+    panel,
+    contextKeys,
+    new EnginesStatusBar(store),
+    vscode.window.registerWebviewViewProvider(PANEL_VIEW_ID, panel, { webviewOptions: { retainContextWhenHidden: false } }),
+    ...commands.register(),
+  );
+  await store.init();
+  log.info(`activated in ${(performance.now() - t0).toFixed(1)} ms`);
+}
+
+export async function deactivate(): Promise<void> {
+  const s = store;
+  store = undefined;
+  await s?.shutdown(readSettings().stopOnClose);
+}

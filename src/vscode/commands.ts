@@ -1,0 +1,249 @@
+/**
+ * The commands. Each handler takes `(node?, nodes?)` so the palette (no node: a quick pick), a click in
+ * the tree and a multi-selection share one path. Long work runs with cancellable progress; a failure
+ * offers "Show Log".
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { EngineSnapshot, StartOutcome } from '../core/supervisor';
+import { errorMessage } from '../core/errors';
+import { CONFIG_RELATIVE, engineLabel, type EngineRef, type EngineStore, type FolderEngines } from './engineStore';
+import { engineUrl, portsText, stateCodicon, stateLabel } from './present';
+import { isEngineNode } from './tree';
+import type { LogTerminals } from './logTerminal';
+import { PANEL_VIEW_ID } from './panel';
+import { CONFIG_TEMPLATE } from './template';
+
+type Picker = (s: EngineSnapshot) => boolean;
+
+export class Commands {
+  constructor(
+    private readonly store: EngineStore,
+    private readonly logs: LogTerminals,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  register(): vscode.Disposable[] {
+    const r = (id: string, fn: (...args: unknown[]) => unknown) => vscode.commands.registerCommand(id, fn);
+    return [
+      r('engineRoom.startAll', () => this.startAll()),
+      r('engineRoom.stopAll', () => this.stopAll()),
+      r('engineRoom.engine.start', (n, ns) => this.withEngines(n, ns, 'Start which engine?', (s) => s.state === 'stopped' || s.state === 'failed', (refs) => this.start(refs))),
+      r('engineRoom.engine.stop', (n, ns) => this.withEngines(n, ns, 'Stop which engine?', (s) => s.state !== 'stopped' && s.state !== 'failed', (refs) => this.stop(refs))),
+      r('engineRoom.engine.restart', (n, ns) => this.withEngines(n, ns, 'Restart which engine?', () => true, (refs) => this.restart(refs))),
+      r('engineRoom.engine.showLog', (n, ns) => this.withEngines(n, ns, 'Show the log of which engine?', () => true, (refs) => refs.forEach((x) => this.showLog(x)))),
+      r('engineRoom.engine.copyUrl', (n, ns) => this.withEngines(n, ns, 'Copy the URL of which engine?', (s) => !!engineUrl(s), (refs) => this.copyUrl(refs))),
+      r('engineRoom.engine.openInBrowser', (n, ns) => this.withEngines(n, ns, 'Open which engine in the browser?', (s) => !!engineUrl(s), (refs) => this.openInBrowser(refs))),
+      r('engineRoom.showPanel', () => vscode.commands.executeCommand(`${PANEL_VIEW_ID}.focus`)),
+      r('engineRoom.openConfig', () => this.openConfig()),
+      r('engineRoom.createConfig', () => this.openConfig()),
+      r('engineRoom.refresh', () => this.refresh()),
+    ];
+  }
+
+  private multiFolder(): boolean {
+    return this.store.configured().length > 1;
+  }
+
+  /** Resolves the engines a command acts on: the selection, the clicked node, or a quick pick. */
+  private async withEngines(node: unknown, nodes: unknown, placeHolder: string, preferred: Picker, run: (refs: EngineRef[]) => unknown): Promise<void> {
+    let refs: EngineRef[] = [];
+    if (Array.isArray(nodes) && nodes.length > 0) refs = nodes.filter(isEngineNode).map((n) => n.ref);
+    else if (isEngineNode(node)) refs = [node.ref];
+    else if (typeof node === 'string') {
+      // From a webview, a link or a keybinding: an engine key or a name.
+      const byKey = this.store.find(node) ?? this.store.engines().find((r) => r.name === node);
+      if (byKey) refs = [byKey];
+    }
+    if (refs.length === 0) {
+      const picked = await this.pick(placeHolder, preferred);
+      if (!picked) return;
+      refs = [picked];
+    }
+    await run(refs);
+  }
+
+  private async pick(placeHolder: string, preferred: Picker): Promise<EngineRef | undefined> {
+    const all = this.store.engines();
+    if (all.length === 0) {
+      const choice = await vscode.window.showInformationMessage('No engines are configured in this workspace.', 'Open Engines Configuration');
+      if (choice) await this.openConfig();
+      return undefined;
+    }
+    const items = all
+      .map((ref) => ({ ref, s: this.store.snapshot(ref) }))
+      .filter((x): x is { ref: EngineRef; s: EngineSnapshot } => !!x.s)
+      .sort((a, b) => Number(preferred(b.s)) - Number(preferred(a.s)))
+      .map(({ ref, s }) => ({
+        label: `$(${stateCodicon(s.state)}) ${engineLabel(ref, this.multiFolder())}`,
+        description: [stateLabel(s), portsText(s)].filter(Boolean).join(' · '),
+        detail: s.description,
+        ref,
+      }));
+    const choice = await vscode.window.showQuickPick(items, { placeHolder, matchOnDescription: true });
+    return choice?.ref;
+  }
+
+  private trusted(): boolean {
+    if (vscode.workspace.isTrusted) return true;
+    void vscode.window
+      .showWarningMessage('Engine Room starts nothing in an untrusted workspace: the engines are commands from this workspace.', 'Manage Workspace Trust')
+      .then((c) => c && vscode.commands.executeCommand('workbench.trust.manage'));
+    return false;
+  }
+
+  async startAll(): Promise<void> {
+    if (!this.trusted()) return;
+    const folders = this.store.configured().filter((f) => f.supervisor);
+    if (folders.length === 0) {
+      await this.explainNoEngines();
+      return;
+    }
+    await this.startIn(folders.map((f) => ({ folder: f, names: [] as string[] })));
+  }
+
+  async start(refs: EngineRef[]): Promise<void> {
+    if (!this.trusted()) return;
+    const byFolder = new Map<FolderEngines, string[]>();
+    for (const r of refs) byFolder.set(r.folder, [...(byFolder.get(r.folder) ?? []), r.name]);
+    await this.startIn([...byFolder].map(([folder, names]) => ({ folder, names })));
+  }
+
+  private async explainNoEngines(): Promise<void> {
+    const bad = this.store.configured().find((f) => f.problems.some((p) => p.severity === 'error'));
+    if (bad) {
+      const c = await vscode.window.showErrorMessage(`${CONFIG_RELATIVE} has problems; nothing was started.`, 'Show Problems');
+      if (c) await vscode.commands.executeCommand('workbench.actions.view.problems');
+      return;
+    }
+    const c = await vscode.window.showInformationMessage('No engines are configured in this workspace.', 'Open Engines Configuration');
+    if (c) await this.openConfig();
+  }
+
+  /** Starts with a cancellable progress notification that follows each engine's state. */
+  private async startIn(jobs: Array<{ folder: FolderEngines; names: string[] }>): Promise<void> {
+    const outcomes = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Engine Room', cancellable: true },
+      async (progress, token) => {
+        const abort = new AbortController();
+        const sub = token.onCancellationRequested(() => abort.abort());
+        const offs = jobs.map((j) =>
+          j.folder.supervisor!.on('change', (s) => {
+            if (s.state === 'waiting' || s.state === 'starting') progress.report({ message: `${s.name}: ${s.reason ?? s.state}` });
+            else if (s.state === 'healthy') progress.report({ message: `${s.name} is healthy` });
+          }),
+        );
+        try {
+          progress.report({ message: 'starting...' });
+          const results = await Promise.all(jobs.map(async (j) => ({ folder: j.folder, results: await j.folder.supervisor!.start(j.names, abort.signal) })));
+          return results;
+        } finally {
+          offs.forEach((off) => off());
+          sub.dispose();
+        }
+      },
+    );
+    const failed: Array<{ folder: FolderEngines; o: StartOutcome }> = [];
+    for (const { folder, results } of outcomes) for (const o of results) if (!o.ok && o.reason !== 'start cancelled') failed.push({ folder, o });
+    for (const { folder, o } of failed) {
+      const ref = this.store.engines(folder).find((r) => r.name === o.name);
+      this.log.error(`[${folder.folder.name}] ${o.name} failed: ${o.reason ?? o.state}`);
+      void vscode.window.showErrorMessage(`Engine "${o.name}" failed: ${o.reason ?? o.state}`, 'Show Log').then((c) => c && ref && this.showLog(ref));
+    }
+  }
+
+  async stopAll(): Promise<void> {
+    const refs = this.store.engines().filter((r) => {
+      const s = this.store.snapshot(r);
+      return s && s.state !== 'stopped' && s.state !== 'failed';
+    });
+    if (refs.length === 0) {
+      void vscode.window.setStatusBarMessage('Engine Room: no engine is running', 3000);
+      return;
+    }
+    await this.stop(refs);
+  }
+
+  async stop(refs: EngineRef[]): Promise<void> {
+    await vscode.window.withProgress({ location: { viewId: 'engineRoom.engines' }, title: 'Stopping engines' }, async () => {
+      const byFolder = new Map<FolderEngines, string[]>();
+      for (const r of refs) byFolder.set(r.folder, [...(byFolder.get(r.folder) ?? []), r.name]);
+      await Promise.all(
+        [...byFolder].map(([f, names]) =>
+          f.supervisor?.stop(names).catch((e) => {
+            this.log.error(`stop failed: ${errorMessage(e)}`);
+            void vscode.window.showErrorMessage(`Engine Room: could not stop ${names.join(', ')}: ${errorMessage(e)}`);
+          }),
+        ),
+      );
+    });
+  }
+
+  async restart(refs: EngineRef[]): Promise<void> {
+    if (!this.trusted()) return;
+    await this.stop(refs);
+    await this.start(refs);
+  }
+
+  showLog(ref: EngineRef): void {
+    const s = this.store.snapshot(ref);
+    if (!s) return;
+    this.logs.show(ref.key, `Engine: ${engineLabel(ref, this.multiFolder())}`, s.logFile);
+  }
+
+  private async copyUrl(refs: EngineRef[]): Promise<void> {
+    const urls = refs.map((r) => this.store.snapshot(r)).map((s) => s && engineUrl(s)).filter((u): u is string => !!u);
+    if (urls.length === 0) {
+      void vscode.window.showInformationMessage('That engine has no port yet: start it first.');
+      return;
+    }
+    await vscode.env.clipboard.writeText(urls.join('\n'));
+    void vscode.window.setStatusBarMessage(`Copied ${urls.join(', ')}`, 3000);
+  }
+
+  private async openInBrowser(refs: EngineRef[]): Promise<void> {
+    for (const r of refs) {
+      const s = this.store.snapshot(r);
+      const url = s && engineUrl(s);
+      if (url) await vscode.env.openExternal(vscode.Uri.parse(url));
+    }
+  }
+
+  /** Opens a port of an engine (a link in the panel). */
+  async openPort(key: string, port: number): Promise<void> {
+    const ref = this.store.find(key);
+    const s = ref && this.store.snapshot(ref);
+    if (!s || !Object.values(s.ports).includes(port)) return;
+    const url = engineUrl({ ports: { port }, host: s.host });
+    if (url) await vscode.env.openExternal(vscode.Uri.parse(url));
+  }
+
+  /** Opens `.vscode/engines.json`, creating it from a template after asking when it does not exist. */
+  async openConfig(): Promise<void> {
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    if (folders.length === 0) {
+      void vscode.window.showInformationMessage('Open a folder first: Engine Room reads .vscode/engines.json from the workspace folders.');
+      return;
+    }
+    let folder = folders[0]!;
+    if (folders.length > 1) {
+      const pick = await vscode.window.showWorkspaceFolderPick({ placeHolder: 'Open the engines configuration of which folder?' });
+      if (!pick) return;
+      folder = pick;
+    }
+    const uri = vscode.Uri.joinPath(folder.uri, CONFIG_RELATIVE);
+    if (!fs.existsSync(uri.fsPath)) {
+      fs.mkdirSync(path.dirname(uri.fsPath), { recursive: true });
+      fs.writeFileSync(uri.fsPath, CONFIG_TEMPLATE, { flag: 'wx' });
+      const f = this.store.list().find((x) => x.folder.uri.toString() === folder.uri.toString());
+      if (f) await this.store.reload(f);
+    }
+    await vscode.window.showTextDocument(uri);
+  }
+
+  private async refresh(): Promise<void> {
+    await Promise.all(this.store.list().map((f) => this.store.reload(f)));
+    await Promise.all(this.store.list().map((f) => (vscode.workspace.isTrusted ? f.supervisor?.refresh() : undefined)));
+  }
+}

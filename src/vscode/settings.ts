@@ -1,0 +1,17 @@
+/** The `engineRoom.*` settings, read when needed (they can change at any time). */
+import * as vscode from 'vscode';
+
+export interface Settings {
+  /** Stop the engines this window started when it closes (else they keep running, registered). */
+  readonly stopOnClose: boolean;
+  /** How often (ms) the views look for engines that other windows and the CLI run, and probe them. */
+  readonly refreshInterval: number;
+}
+
+export function readSettings(): Settings {
+  const c = vscode.workspace.getConfiguration('engineRoom');
+  return {
+    stopOnClose: c.get<boolean>('stopOnClose', true),
+    refreshInterval: Math.max(500, c.get<number>('refreshInterval', 2000)),
+  };
+}

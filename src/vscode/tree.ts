@@ -1,0 +1,167 @@
+/**
+ * The "Engines" tree: a thin view over the store. Engines have stable ids, so selections survive
+ * refreshes, and only the engine that changed is redrawn.
+ */
+import * as vscode from 'vscode';
+import type { EngineSnapshot, EngineState } from '../core/supervisor';
+import { configDisplayPath, type EngineRef, type EngineStore, type FolderEngines } from './engineStore';
+import { formatDuration, portsText, stateIcon, stateLabel, engineUrl } from './present';
+
+export type TreeNode =
+  | { readonly kind: 'folder'; readonly folder: FolderEngines }
+  | { readonly kind: 'engine'; readonly ref: EngineRef }
+  | { readonly kind: 'trust' }
+  | { readonly kind: 'problems'; readonly folder: FolderEngines };
+
+export function isEngineNode(n: unknown): n is { kind: 'engine'; ref: EngineRef } {
+  return typeof n === 'object' && n !== null && (n as { kind?: unknown }).kind === 'engine';
+}
+
+export class EnginesTree implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<TreeNode | undefined | void>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly nodes = new Map<string, TreeNode>();
+  private readonly folderNodes = new Map<string, TreeNode>();
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(private readonly store: EngineStore) {
+    this.disposables.push(
+      this.changed,
+      store.onDidChangeStructure(() => this.changed.fire()),
+      store.onDidChangeEngine((ref) => {
+        const node = this.nodes.get(ref.key);
+        // Fire for that engine only; an engine we have not shown yet needs a full redraw.
+        this.changed.fire(node ?? undefined);
+      }),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed.fire()),
+    );
+  }
+
+  private engineNode(ref: EngineRef): TreeNode {
+    let n = this.nodes.get(ref.key);
+    if (!n || (n.kind === 'engine' && n.ref !== ref)) {
+      n = { kind: 'engine', ref };
+      this.nodes.set(ref.key, n);
+    }
+    return n;
+  }
+
+  private folderNode(f: FolderEngines): TreeNode {
+    const k = f.folder.uri.toString();
+    let n = this.folderNodes.get(k);
+    if (!n || (n.kind === 'folder' && n.folder !== f)) {
+      n = { kind: 'folder', folder: f };
+      this.folderNodes.set(k, n);
+    }
+    return n;
+  }
+
+  getChildren(node?: TreeNode): TreeNode[] {
+    if (!node) {
+      const configured = this.store.configured();
+      const top: TreeNode[] = [];
+      if (configured.length > 0 && !vscode.workspace.isTrusted) top.push({ kind: 'trust' });
+      if (configured.length === 1) return [...top, ...this.folderChildren(configured[0]!)];
+      return [...top, ...configured.map((f) => this.folderNode(f))];
+    }
+    if (node.kind === 'folder') return this.folderChildren(node.folder);
+    return [];
+  }
+
+  private folderChildren(f: FolderEngines): TreeNode[] {
+    const out: TreeNode[] = [];
+    if (f.problems.some((p) => p.severity === 'error')) out.push({ kind: 'problems', folder: f });
+    out.push(...this.store.engines(f).map((r) => this.engineNode(r)));
+    return out;
+  }
+
+  getParent(node: TreeNode): TreeNode | undefined {
+    if (node.kind === 'engine' && this.store.configured().length > 1) return this.folderNode(node.ref.folder);
+    return undefined;
+  }
+
+  getTreeItem(node: TreeNode): vscode.TreeItem {
+    switch (node.kind) {
+      case 'trust': {
+        const item = new vscode.TreeItem('Workspace not trusted: nothing starts', vscode.TreeItemCollapsibleState.None);
+        item.id = 'engineRoom:trust';
+        item.iconPath = new vscode.ThemeIcon('shield', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+        item.tooltip = 'Engines are commands from this workspace. Engine Room starts them only in a trusted workspace. Click to manage Workspace Trust.';
+        item.command = { command: 'workbench.trust.manage', title: 'Manage Workspace Trust' };
+        item.contextValue = 'untrusted';
+        return item;
+      }
+      case 'problems': {
+        const n = node.folder.problems.filter((p) => p.severity === 'error').length;
+        const item = new vscode.TreeItem(`${configDisplayPath(node.folder)}: ${n} problem${n === 1 ? '' : 's'}`, vscode.TreeItemCollapsibleState.None);
+        item.id = `engineRoom:problems:${node.folder.folder.uri.toString()}`;
+        item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
+        const first = node.folder.problems[0];
+        item.tooltip = first ? `Line ${first.range.line}: ${first.field ? `${first.field}: ` : ''}${first.message}` : undefined;
+        item.description = node.folder.supervisor ? 'showing the last valid version' : 'nothing can start';
+        item.command = { command: 'workbench.actions.view.problems', title: 'Show Problems' };
+        return item;
+      }
+      case 'folder': {
+        const item = new vscode.TreeItem(node.folder.folder.name, vscode.TreeItemCollapsibleState.Expanded);
+        item.id = `engineRoom:folder:${node.folder.folder.uri.toString()}`;
+        item.iconPath = vscode.ThemeIcon.Folder;
+        item.resourceUri = node.folder.folder.uri;
+        item.contextValue = 'engineFolder';
+        const snaps = this.store.engines(node.folder).map((r) => this.store.snapshot(r)).filter((s): s is EngineSnapshot => !!s);
+        item.description = `${snaps.filter((s) => s.state === 'healthy').length}/${snaps.length} healthy`;
+        return item;
+      }
+      case 'engine':
+        return this.engineItem(node.ref);
+    }
+  }
+
+  private engineItem(ref: EngineRef): vscode.TreeItem {
+    const s = this.store.snapshot(ref);
+    const item = new vscode.TreeItem(ref.name, vscode.TreeItemCollapsibleState.None);
+    item.id = ref.key;
+    if (!s) return item;
+    item.iconPath = stateIcon(s.state);
+    const owner = s.owner && !s.owner.self ? ` · ${s.owner.kind === 'cli' ? 'CLI' : s.owner.kind === 'vscode' ? 'other window' : 'other'}` : '';
+    const ports = portsText(s);
+    item.description = `${ports ? `${ports} · ` : ''}${stateLabel(s)}${owner}`;
+    item.tooltip = tooltip(s);
+    item.contextValue = contextValue(s);
+    item.accessibilityInformation = { label: `${ref.name}, ${stateLabel(s)}${ports ? `, ${ports}` : ''}`, role: 'treeitem' };
+    item.command = { command: 'engineRoom.engine.showLog', title: 'Show Engine Log', arguments: [{ kind: 'engine', ref }] };
+    return item;
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+/** `engine.<state>` plus `.http` when it serves HTTP: the menus' `when` clauses match on it. */
+export function contextValue(s: EngineSnapshot): string {
+  const running: EngineState[] = ['healthy', 'unhealthy', 'starting', 'waiting', 'stopping'];
+  const parts = [`engine.${s.state}`, running.includes(s.state) ? 'running' : 'idle'];
+  if (engineUrl(s) && s.probe === 'http') parts.push('http');
+  return parts.join('.');
+}
+
+function tooltip(s: EngineSnapshot): vscode.MarkdownString {
+  const md = new vscode.MarkdownString(undefined, true);
+  md.supportThemeIcons = true;
+  md.appendMarkdown(`**${s.name}** · ${stateLabel(s)}\n\n`);
+  if (s.description) md.appendText(`${s.description}\n\n`);
+  md.appendMarkdown('| | |\n|---|---|\n');
+  const row = (k: string, v: string) => md.appendMarkdown(`| ${k} | ${v.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |\n`);
+  row('Command', '`' + s.command.join(' ').slice(0, 200) + '`');
+  if (s.pid) row('PID', String(s.pid));
+  const ports = portsText(s);
+  if (ports) row('Ports', ports);
+  if (s.health) row('Health', `${s.health.ok ? 'ok' : s.health.detail}, ${s.health.latencyMs} ms`);
+  if (s.startedAt && s.pid) row('Uptime', formatDuration(Date.now() - s.startedAt));
+  if (s.restarts) row('Restarts', String(s.restarts));
+  if (s.exitCode !== null || s.signal) row('Exit', s.signal ? `killed by ${s.signal}` : `code ${s.exitCode}`);
+  if (s.reason) row('Reason', s.reason);
+  if (s.owner) row('Started by', `${s.owner.self ? 'this window' : s.owner.label}${s.owner.alive ? '' : ' (exited)'}`);
+  return md;
+}

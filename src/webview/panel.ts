@@ -1,0 +1,154 @@
+/**
+ * Browser code of the Engines panel. Builds the table with DOM calls (no innerHTML of engine data) and
+ * posts typed messages back to the extension host.
+ */
+import { isHostMessage, type EngineAction, type HostMessage, type PanelEngine, type WebviewMessage } from '../shared/protocol';
+
+interface VsCodeApi {
+  postMessage(message: WebviewMessage): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+const vscode = acquireVsCodeApi();
+const tbody = document.querySelector('#engines tbody') as HTMLTableSectionElement;
+const table = document.getElementById('engines') as HTMLTableElement;
+const lockEl = document.getElementById('lock') as HTMLDivElement;
+const emptyEl = document.getElementById('empty') as HTMLParagraphElement;
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function duration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m}m ${s % 60}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
+}
+
+/** A small line of the recent probe latencies; failed probes are red ticks. */
+function sparkline(history: readonly (number | null)[]): SVGSVGElement {
+  const w = 80;
+  const h = 18;
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('width', String(w));
+  svg.setAttribute('height', String(h));
+  svg.setAttribute('class', 'spark');
+  svg.setAttribute('role', 'img');
+  const ok = history.filter((v): v is number => v !== null);
+  const max = Math.max(1, ...ok);
+  const step = history.length > 1 ? w / (history.length - 1) : w;
+  const points: string[] = [];
+  history.forEach((v, i) => {
+    const x = Math.round(i * step * 10) / 10;
+    if (v === null) {
+      const tick = document.createElementNS(SVG, 'line');
+      tick.setAttribute('x1', String(x));
+      tick.setAttribute('x2', String(x));
+      tick.setAttribute('y1', '0');
+      tick.setAttribute('y2', String(h));
+      tick.setAttribute('class', 'spark-fail');
+      svg.appendChild(tick);
+    } else {
+      points.push(`${x},${Math.round((h - 2 - (v / max) * (h - 4)) * 10) / 10}`);
+    }
+  });
+  if (points.length > 0) {
+    const line = document.createElementNS(SVG, 'polyline');
+    line.setAttribute('points', points.join(' '));
+    line.setAttribute('class', 'spark-line');
+    svg.appendChild(line);
+  }
+  const last = ok.at(-1);
+  svg.setAttribute('aria-label', last !== undefined ? `recent probe latencies, last ${last} ms, max ${max} ms` : 'no successful probe yet');
+  return svg;
+}
+
+function actionButton(e: PanelEngine, action: EngineAction, label: string, icon: string): HTMLButtonElement {
+  const b = el('button', `action codicon-like ${action}`, icon);
+  b.title = `${label} ${e.name}`;
+  b.setAttribute('aria-label', `${label} ${e.name}`);
+  b.dataset.action = action;
+  b.dataset.key = e.key;
+  return b;
+}
+
+function row(e: PanelEngine, trusted: boolean, multiFolder: boolean): HTMLTableRowElement {
+  const tr = el('tr', `state-${e.state}`);
+  tr.dataset.key = e.key;
+  const name = el('td', 'name', e.name);
+  if (multiFolder) name.appendChild(el('span', 'folder', ` ${e.folder}`));
+  tr.appendChild(name);
+  const state = el('td', 'state');
+  state.appendChild(el('span', `badge ${e.state}`, e.state));
+  if (e.reason && (e.state === 'failed' || e.state === 'waiting' || e.state === 'unhealthy')) state.title = e.reason;
+  tr.appendChild(state);
+  tr.appendChild(el('td', 'pid', e.pid ? String(e.pid) : '–'));
+  const ports = el('td', 'ports');
+  const entries = Object.entries(e.ports);
+  if (entries.length === 0) ports.textContent = '–';
+  for (const [k, p] of entries) {
+    const a = el('a', 'port', k === 'port' ? String(p) : `${k} ${p}`);
+    a.href = '#';
+    a.title = `Open http://${e.host}:${p}`;
+    a.dataset.key = e.key;
+    a.dataset.port = String(p);
+    ports.appendChild(a);
+  }
+  tr.appendChild(ports);
+  tr.appendChild(el('td', 'block', e.portBlock ? `${e.portBlock[0]}–${e.portBlock[1]}` : '–'));
+  const health = el('td', 'health', e.health ? (e.health.ok ? `ok · ${e.health.latencyMs} ms` : e.health.detail) : '–');
+  tr.appendChild(health);
+  const recent = el('td', 'recent');
+  if (e.history.length > 0) recent.appendChild(sparkline(e.history));
+  tr.appendChild(recent);
+  tr.appendChild(el('td', 'uptime', e.startedAt ? duration(Date.now() - e.startedAt) : '–'));
+  tr.appendChild(el('td', 'restarts', String(e.restarts)));
+  tr.appendChild(el('td', 'owner', e.owner ?? '–'));
+  const actions = el('td', 'actions');
+  const running = e.state !== 'stopped' && e.state !== 'failed';
+  if (!running && trusted) actions.appendChild(actionButton(e, 'start', 'Start', '▶'));
+  if (running) actions.appendChild(actionButton(e, 'stop', 'Stop', '■'));
+  if (running && trusted) actions.appendChild(actionButton(e, 'restart', 'Restart', '↻'));
+  actions.appendChild(actionButton(e, 'showLog', 'Show log of', '≣'));
+  tr.appendChild(actions);
+  return tr;
+}
+
+function render(m: HostMessage): void {
+  tbody.replaceChildren(...m.engines.map((e) => row(e, m.trusted, m.multiFolder)));
+  table.hidden = m.engines.length === 0;
+  emptyEl.hidden = m.engines.length > 0;
+  const parts: string[] = [];
+  if (!m.trusted) parts.push('This workspace is not trusted: Engine Room starts nothing here.');
+  if (m.lock.holder) parts.push(`Start lock: held by ${m.lock.holder.label} for ${m.lock.holder.engines.join(', ')}.`);
+  else parts.push('Start lock: free.');
+  if (m.lock.queue.length > 0) parts.push(`Waiting: ${m.lock.queue.map((w) => `${w.engine} (pid ${w.pid})`).join(', ')}.`);
+  lockEl.textContent = parts.join(' ');
+  lockEl.className = `lock${m.lock.holder ? ' held' : ''}${m.trusted ? '' : ' untrusted'}`;
+}
+
+document.addEventListener('click', (ev) => {
+  const target = ev.target as HTMLElement | null;
+  const button = target?.closest('button.action') as HTMLButtonElement | null;
+  if (button?.dataset.key && button.dataset.action) {
+    vscode.postMessage({ type: 'action', action: button.dataset.action as EngineAction, key: button.dataset.key });
+    return;
+  }
+  const link = target?.closest('a.port') as HTMLAnchorElement | null;
+  if (link?.dataset.key && link.dataset.port) {
+    ev.preventDefault();
+    vscode.postMessage({ type: 'openPort', key: link.dataset.key, port: Number(link.dataset.port) });
+  }
+});
+
+window.addEventListener('message', (ev: MessageEvent<unknown>) => {
+  if (isHostMessage(ev.data)) render(ev.data);
+});
+
+vscode.postMessage({ type: 'ready' });
