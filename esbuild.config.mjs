@@ -18,7 +18,8 @@ const common = {
 
 const builds = [
   { ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js' },
-  { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
+  // Minified: the extension host loads it on activation.
+  { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', minify: true },
   // The panel's browser code.
   { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: false, logLevel: 'warning', entryPoints: ['src/webview/panel.ts'], outfile: 'dist/webview.js' },
 ];

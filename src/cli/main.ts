@@ -9,7 +9,7 @@ import { findConfigFile, formatProblem, loadConfig } from '../core/config';
 import type { EnginesConfig } from '../core/model';
 import { errorMessage, isEngineRoomError } from '../core/errors';
 import { LogFollower, fileSize, logFileFor, readLastLines } from '../core/logs';
-import { Registry } from '../core/registry';
+import { Registry, leaseIsLive } from '../core/registry';
 import { lockState } from '../core/hostLock';
 import { defaultStateDir, ensureStateDir } from '../core/stateDir';
 import { Supervisor, type EngineSnapshot } from '../core/supervisor';
@@ -38,6 +38,8 @@ Common options:
 Exit codes: 0 success, 1 an engine failed, 2 bad configuration or usage.`;
 
 class UsageError extends Error {}
+/** The configuration has errors (already printed): exit 2. */
+class BadConfig extends Error {}
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -68,7 +70,7 @@ async function loadOrExit(configOpt: string | undefined): Promise<EnginesConfig>
   if (!result.config) {
     const n = result.problems.filter((p) => p.severity === 'error').length;
     err(`${n} error${n === 1 ? '' : 's'} in ${file}; nothing was started.`);
-    process.exit(2);
+    throw new BadConfig();
   }
   return result.config;
 }
@@ -111,6 +113,7 @@ const COLORS = [36, 35, 33, 32, 34, 91, 96, 95, 93, 92];
 
 async function cmdUp(names: string[], opts: { config?: string; detach?: boolean; json?: boolean }): Promise<number> {
   const config = await loadOrExit(opts.config);
+  for (const n of names) if (!config.engines.some((e) => e.name === n)) throw new UsageError(`No engine named "${n}" in ${config.file}.`);
   const sup = makeSupervisor(config, opts.detach ? 'engine-room up --detach' : 'engine-room up');
   const tty = process.stdout.isTTY;
   const width = Math.max(...config.engines.map((e) => e.name.length));
@@ -127,7 +130,7 @@ async function cmdUp(names: string[], opts: { config?: string; detach?: boolean;
     const key = `${s.state}:${s.reason}`;
     if (said.get(s.name) === key) return;
     said.set(s.name, key);
-    if (s.state !== 'stopped') {
+    {
       const ports = Object.keys(s.ports).length || s.portBlock ? ` [${portsText(s)}]` : '';
       err(`engine-room: ${s.name}: ${s.state}${ports}${s.reason ? ` - ${s.reason}` : ''}`);
     }
@@ -190,16 +193,18 @@ async function cmdDown(names: string[], opts: { config?: string }): Promise<numb
   await sup.refresh();
   const running = sup.snapshots().filter((s) => s.pid !== null && (names.length === 0 || names.includes(s.name)));
   await sup.stop(names);
-  for (const s of running) err(`engine-room: stopped ${s.name} (pid ${s.pid})`);
+  const survivors = running.filter((s) => s.pid !== null && isAlive({ pid: s.pid, startTime: '' }));
+  for (const s of running) if (!survivors.includes(s)) err(`engine-room: stopped ${s.name} (pid ${s.pid})`);
+  for (const s of survivors) err(`engine-room: ${s.name} (pid ${s.pid}) is still running after SIGKILL`);
   if (running.length === 0) err('engine-room: nothing was running.');
-  return 0;
+  return survivors.length > 0 ? 1 : 0;
 }
 
 async function cmdStatus(opts: { config?: string; all?: boolean; json?: boolean }): Promise<number> {
   if (opts.all) {
     const stateDir = ensureStateDir(defaultStateDir());
     const data = new Registry(stateDir, (m) => err(`engine-room: ${m}`)).read();
-    const leases = data.leases.filter((l) => (l.engine ? isAlive(l.engine) : isAlive(l.owner)));
+    const leases = data.leases.filter(leaseIsLive);
     const lock = lockState(data);
     if (opts.json) {
       out(
@@ -256,10 +261,13 @@ async function cmdLogs(names: string[], opts: { config?: string; lines?: string;
   }
   if (!opts.follow) return 0;
   const follower = new LogFollower(file, fileSize(file), (lines) => lines.forEach(out), 0, 200);
+  // The follower's own timer does not keep the process alive; this one does, until Ctrl-C.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  clearInterval(keepAlive);
   follower.close();
   return 0;
 }
@@ -319,11 +327,12 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`Unknown command "${command}".`);
     }
   } catch (e) {
+    if (e instanceof BadConfig) return 2;
     if (e instanceof UsageError) {
       err(`engine-room: ${e.message}\n\nRun \`engine-room --help\` for usage.`);
       return 2;
     }
     err(`engine-room: ${errorMessage(e)}`);
-    return isEngineRoomError(e, 'bad-config') ? 2 : 1;
+    return isEngineRoomError(e, 'bad-config') || isEngineRoomError(e, 'unknown-engine') ? 2 : 1;
   }
 }

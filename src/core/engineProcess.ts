@@ -84,9 +84,16 @@ export class EngineProcess {
   }
 }
 
-/** True while the engine's group (or its leader) still has a live process. */
-export function treeIsAlive(rec: EngineProcessRecord): boolean {
-  return isAlive(rec) || groupMembers(rec.pgid).length > 0;
+/**
+ * True while the engine's process tree lives: its leader (same pid and start time), or members of its
+ * process group when the leader's pid is not taken by another process (a reused pid leads a new group
+ * with the same number, which must never be taken for ours, let alone signalled).
+ */
+export function engineIsLive(e: EngineProcessRecord): boolean {
+  if (e.startTime === '') return false;
+  const leaderStart = processStartTime(e.pgid);
+  if (leaderStart !== undefined) return e.pgid === e.pid && leaderStart === e.startTime;
+  return groupMembers(e.pgid).length > 0;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -98,6 +105,7 @@ function sleep(ms: number): Promise<void> {
  * descendant that left it, SIGKILL to what is left after `timeoutMs`; resolves once nothing is left.
  */
 export async function stopTree(rec: EngineProcessRecord, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
+  if (!engineIsLive(rec)) return;
   // Collect descendants first: once the leader dies its children are reparented and lost to a tree walk.
   const leaderAlive = isAlive(rec);
   const strays = new Set(leaderAlive ? descendants(rec.pid) : []);

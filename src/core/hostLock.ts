@@ -35,9 +35,21 @@ function headOfQueue(data: RegistryData): WaiterRecord | undefined {
   return [...data.queue].sort((a, b) => a.ticket - b.ticket).find((w) => isAlive(w.owner));
 }
 
-function mayTake(data: RegistryData, ticket: number): boolean {
-  const free = !data.slot || !slotIsLive(data.slot);
-  return free && headOfQueue(data)?.ticket === ticket;
+/**
+ * A head of the queue that has not taken a free slot within this time is passed over (a stopped
+ * process, a debugger pause): the slot then goes to whoever asks first, the stalled head included.
+ */
+const HEAD_GRACE = 2000;
+
+function mayTake(data: RegistryData, ticket: number, now = Date.now()): boolean {
+  const free = !data.slot || !slotIsLive(data.slot, now);
+  if (!free) return false;
+  const head = headOfQueue(data);
+  return !head || head.ticket === ticket || now - Math.max(data.slotFreeSince ?? 0, head.since) > HEAD_GRACE;
+}
+
+function inQueue(data: RegistryData, ticket: number, owner: OwnerRecord): boolean {
+  return data.queue.some((w) => w.ticket === ticket && w.owner.id === owner.id);
 }
 
 function waitInfo(data: RegistryData, ticket: number): LockWaitInfo {
@@ -59,11 +71,13 @@ export class StartLock {
   /** Waits (cancellably, in FIFO order across processes) for the slot, takes it and runs `inside`. */
   async acquire<T>(opts: AcquireOptions<T>): Promise<HeldSlot<T>> {
     const { owner, signal } = opts;
-    const ticket = await this.registry.update((data) => {
-      const t = data.nextTicket++;
-      data.queue.push({ owner, key: opts.keys[0] ?? '', name: opts.names[0] ?? '', ticket: t, since: Date.now() });
-      return t;
-    });
+    const enqueue = () =>
+      this.registry.update((data) => {
+        const t = data.nextTicket++;
+        data.queue.push({ owner, key: opts.keys[0] ?? '', name: opts.names[0] ?? '', ticket: t, since: Date.now() });
+        return t;
+      });
+    let ticket = await enqueue();
     let wake: (() => void) | undefined;
     const unsubscribe = this.registry.onChange(() => wake?.());
     const onAbort = () => wake?.();
@@ -73,9 +87,14 @@ export class StartLock {
       for (;;) {
         if (signal?.aborted) throw new EngineRoomError('lock-cancelled', 'Cancelled while waiting for the start lock.');
         const snapshot = this.registry.read();
+        // Our entry can vanish (a registry file deleted or replaced by hand): queue again.
+        if (!inQueue(snapshot, ticket, owner)) {
+          ticket = await enqueue();
+          continue;
+        }
         if (mayTake(snapshot, ticket)) {
           const taken = await this.registry.update(async (data) => {
-            if (!mayTake(data, ticket)) return undefined;
+            if (!inQueue(data, ticket, owner) || !mayTake(data, ticket)) return undefined;
             const now = Date.now();
             const slot: SlotRecord = {
               owner,
@@ -85,6 +104,9 @@ export class StartLock {
               since: now,
               expiresAt: now + opts.holdFor,
             };
+            // A stalled head we passed over goes to the back, so it does not hold up every handover.
+            const head = headOfQueue(data);
+            if (head && head.ticket !== ticket) head.ticket = data.nextTicket++;
             data.queue = data.queue.filter((w) => w.ticket !== ticket);
             // `inside` may throw: then nothing of this critical section is written.
             const value = await opts.inside(data, slot);
@@ -132,7 +154,10 @@ export class StartLock {
         if (released) return;
         released = true;
         await this.registry.update((data) => {
-          if (data.slot?.token === token) data.slot = null;
+          if (data.slot?.token === token) {
+            data.slot = null;
+            data.slotFreeSince = Date.now();
+          }
         });
       },
     };

@@ -10,7 +10,8 @@ import { EventEmitter } from 'node:events';
 import lockfile from 'proper-lockfile';
 import type { HealthProbe } from './model';
 import { EngineRoomError, errorMessage } from './errors';
-import { groupMembers, isAlive, type ProcessIdentity } from './platform';
+import { isAlive, type ProcessIdentity } from './platform';
+import { engineIsLive } from './engineProcess';
 
 export interface OwnerRecord extends ProcessIdentity {
   /** Distinguishes several supervisors in one process (a VS Code window with several folders). */
@@ -39,8 +40,6 @@ export interface LeaseRecord {
   readonly probe: HealthProbe;
   readonly leasedAt: number;
   spawnedAt: number | null;
-  /** Set by another process that is stopping this engine, so its owner does not take it for a crash. */
-  stopRequestedBy?: string;
 }
 
 export interface SlotRecord {
@@ -59,30 +58,42 @@ export interface WaiterRecord {
   readonly owner: OwnerRecord;
   readonly key: string;
   readonly name: string;
-  readonly ticket: number;
+  ticket: number;
   readonly since: number;
+}
+
+/** A stop that one process did to another's engine, kept a while so the owner does not report a crash. */
+export interface StopRecord {
+  readonly key: string;
+  readonly enginePid: number;
+  readonly by: string;
+  readonly at: number;
 }
 
 export interface RegistryData {
   version: 1;
   nextTicket: number;
   slot: SlotRecord | null;
+  /** When the slot was last given back (epoch ms): a head of the queue that does not take it soon is skipped. */
+  slotFreeSince: number;
   queue: WaiterRecord[];
   leases: LeaseRecord[];
+  stops: StopRecord[];
 }
 
 export function emptyRegistry(): RegistryData {
-  return { version: 1, nextTicket: 1, slot: null, queue: [], leases: [] };
+  return { version: 1, nextTicket: 1, slot: null, slotFreeSince: 0, queue: [], leases: [], stops: [] };
 }
+
+const STOP_RECORD_TTL = 60_000;
 
 export function leaseKey(configFile: string, name: string): string {
   return `${configFile}#${name}`;
 }
 
-/** A lease is live while its engine's process group has members, or, before the spawn, while its owner lives. */
+/** A lease is live while its engine's tree lives, or, before the spawn, while its owner lives. */
 export function leaseIsLive(l: LeaseRecord): boolean {
-  if (l.engine) return isAlive(l.engine) || groupMembers(l.engine.pgid).length > 0;
-  return isAlive(l.owner);
+  return l.engine ? engineIsLive(l.engine) : isAlive(l.owner);
 }
 
 export function slotIsLive(s: SlotRecord, now = Date.now()): boolean {
@@ -106,6 +117,9 @@ function isRegistryData(v: unknown): v is RegistryData {
   return r.version === 1 && Array.isArray(r.leases) && Array.isArray(r.queue) && typeof r.nextTicket === 'number';
 }
 
+/** A critical section longer than this may have lost the lock to a process that judged it stale. */
+const MAX_CRITICAL_SECTION = 3000;
+
 const LOCK_OPTIONS = {
   realpath: false,
   // Critical sections last milliseconds; a lock older than this was left by a killed process.
@@ -121,6 +135,7 @@ export class Registry {
   private readonly events = new EventEmitter();
   private watcher: fs.FSWatcher | undefined;
   private watchers = 0;
+  private warnedDamaged = false;
 
   constructor(
     readonly stateDir: string,
@@ -131,22 +146,38 @@ export class Registry {
     this.events.setMaxListeners(0);
   }
 
-  /** The registry as last written; no lock needed since writes are atomic. A damaged file reads as empty. */
+  /**
+   * The registry as last written; no lock needed since writes are atomic. A missing file reads as empty;
+   * a damaged one too (with a warning, once: the next update moves it aside and writes a good one).
+   * Other read errors (EACCES, EMFILE...) throw: treating them as "empty" would forget every lease.
+   */
   read(): RegistryData {
+    return this.readRaw().data;
+  }
+
+  private readRaw(): { data: RegistryData; damaged: boolean } {
     let text: string;
     try {
       text = fs.readFileSync(this.file, 'utf8');
-    } catch {
-      return emptyRegistry();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { data: emptyRegistry(), damaged: false };
+      throw new EngineRoomError('state-dir-unsafe', `Cannot read the Engine Room registry ${this.file}: ${errorMessage(e)}`);
     }
     try {
       const data: unknown = JSON.parse(text);
-      if (isRegistryData(data)) return data;
+      if (isRegistryData(data)) {
+        data.stops ??= [];
+        data.slotFreeSince ??= 0;
+        return { data, damaged: false };
+      }
     } catch {
       // reported below
     }
-    this.warn(`The registry ${this.file} was damaged and is started anew; engines it listed are no longer tracked.`);
-    return emptyRegistry();
+    if (!this.warnedDamaged) {
+      this.warnedDamaged = true;
+      this.warn(`The registry ${this.file} was damaged; it is replaced (the damaged copy is kept as registry.json.damaged) and engines it listed are no longer tracked.`);
+    }
+    return { data: emptyRegistry(), damaged: true };
   }
 
   /**
@@ -167,16 +198,27 @@ export class Registry {
     } catch (e) {
       throw new EngineRoomError('lock-timeout', `Could not lock the Engine Room registry ${this.lockPath}: ${errorMessage(e)}`);
     }
+    const lockedAt = Date.now();
     try {
-      const data = this.read();
+      const { data, damaged } = this.readRaw();
       const before = JSON.stringify(data);
       prune(data);
       const result = await fn(data);
-      if (compromised) {
-        throw new EngineRoomError('lock-timeout', `Lost the registry lock while updating it (${compromised.message}); nothing was written.`);
+      // proper-lockfile notices a lost lock only on its next refresh: after a stall (a blocked event
+      // loop) another process may have taken the lock over and written since. Write nothing then.
+      if (compromised || Date.now() - lockedAt > MAX_CRITICAL_SECTION) {
+        throw new EngineRoomError('lock-timeout', `The registry lock was held too long (${Date.now() - lockedAt} ms) and may have been taken over; nothing was written. Try again.`);
       }
       const after = JSON.stringify(data);
-      if (after !== before) this.write(after);
+      if (damaged) {
+        try {
+          fs.renameSync(this.file, `${this.file}.damaged`);
+        } catch {
+          // gone already
+        }
+        this.warnedDamaged = false;
+      }
+      if (after !== before || damaged) this.write(after);
       return result;
     } finally {
       await release().catch(() => {});
@@ -215,6 +257,10 @@ export class Registry {
 /** Drops leases, the slot and waiters of processes that are gone. */
 export function prune(data: RegistryData, now = Date.now()): void {
   data.leases = data.leases.filter(leaseIsLive);
-  if (data.slot && !slotIsLive(data.slot, now)) data.slot = null;
+  if (data.slot && !slotIsLive(data.slot, now)) {
+    data.slot = null;
+    data.slotFreeSince = now;
+  }
   data.queue = data.queue.filter((w) => isAlive(w.owner));
+  data.stops = data.stops.filter((s) => now - s.at < STOP_RECORD_TTL);
 }

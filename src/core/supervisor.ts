@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { EngineSpec, EnginesConfig } from './model';
 import { EngineRoomError, errorMessage, isEngineRoomError, type EngineRoomErrorCode } from './errors';
-import { EngineProcess, stopTree, treeIsAlive } from './engineProcess';
+import { EngineProcess, engineIsLive, stopTree } from './engineProcess';
 import { probeOnce, tcpProbe, type HealthResult } from './health';
 import { StartLock, lockState, type LockWaitInfo } from './hostLock';
 import { prepareLaunch, type Launch } from './launch';
@@ -301,7 +301,7 @@ export class Supervisor {
     for (const rt of this.runtimes.values()) {
       if (rt.proc || rt.starting) continue;
       const lease = data.leases.find((l) => l.key === rt.key && l.engine !== null);
-      if (lease && treeIsAlive(lease.engine as NonNullable<LeaseRecord['engine']>)) {
+      if (lease?.engine && engineIsLive(lease.engine)) {
         rt.external = lease;
         if (probe) probes.push(this.probeExternal(rt, lease, data));
         else if (rt.state === 'stopped') this.set(rt, { state: 'unhealthy', reason: `started by ${lease.owner.label} (not probed)` });
@@ -383,6 +383,7 @@ export class Supervisor {
    * failure (see the outcomes). Engines that run already (here or elsewhere) are left as they are.
    */
   async start(names: readonly string[] = [], signal?: AbortSignal): Promise<StartOutcome[]> {
+    if (this.disposed) throw new EngineRoomError('stopped', 'Engine Room is shutting down.');
     const wanted = names.length > 0 ? names : this.names();
     for (const n of wanted) this.runtime(n);
     await this.refresh();
@@ -393,10 +394,8 @@ export class Supervisor {
 
   private startOne(rt: Runtime, signal?: AbortSignal): Promise<StartOutcome> {
     if (rt.starting) return rt.starting;
-    if (rt.proc || rt.external) {
-      const ok = rt.state === 'healthy' || rt.state === 'starting' || rt.state === 'unhealthy';
-      return Promise.resolve({ name: rt.spec.name, ok, state: rt.state, reason: rt.external ? `already running, started by ${rt.external.owner.label}` : 'already running' });
-    }
+    if (rt.external) return this.waitForExternal(rt, signal);
+    if (rt.proc) return Promise.resolve({ name: rt.spec.name, ok: rt.state === 'healthy', state: rt.state, reason: 'already running' });
     const run = new AbortController();
     rt.run = run;
     // The caller gave up (a cancelled progress notification): stop what was started so far.
@@ -408,6 +407,27 @@ export class Supervisor {
       signal?.removeEventListener('abort', onAbort);
     });
     return rt.starting;
+  }
+
+  /**
+   * An engine that another process runs: wait (polling the registry and probing, since no events come
+   * from there) until it is healthy, gone, or past its start timeout.
+   */
+  private async waitForExternal(rt: Runtime, signal?: AbortSignal): Promise<StartOutcome> {
+    const name = rt.spec.name;
+    const deadline = Date.now() + rt.spec.startTimeout;
+    let delay = START_POLL_MIN * 5;
+    for (;;) {
+      const lease = rt.external;
+      if (!lease) return { name, ok: false, state: rt.state, reason: rt.reason ?? 'stopped elsewhere' };
+      const by = `started by ${lease.owner.label}`;
+      if (rt.state === 'healthy') return { name, ok: true, state: 'healthy', reason: `already running, ${by}` };
+      if (signal?.aborted) return { name, ok: false, state: rt.state, reason: 'start cancelled' };
+      if (Date.now() > deadline) return { name, ok: false, state: rt.state, reason: `${rt.state}, ${by}, not healthy within ${rt.spec.startTimeout / 1000} s` };
+      await sleep(delay, signal);
+      delay = Math.min(delay * 1.5, 1000);
+      await this.refresh();
+    }
   }
 
   private async startWithRestarts(rt: Runtime, signal: AbortSignal): Promise<StartOutcome> {
@@ -666,6 +686,8 @@ export class Supervisor {
     }
     rt.proc = proc;
     rt.startedAt = Date.now();
+    // Attached at once: a stop during the registry update below must find it to wait on.
+    rt.gone = proc.exited.then((exit) => this.onExit(rt, proc, exit));
     rt.follower?.close();
     const pattern = rt.spec.health.probe.kind === 'log' ? new RegExp(rt.spec.health.probe.pattern) : undefined;
     rt.follower = new LogFollower(rt.logFile, from, (lines) => {
@@ -674,15 +696,22 @@ export class Supervisor {
         this.events.emit('line', rt.spec.name, line);
       }
     });
-    await this.registry.update((data) => {
-      const lease = data.leases.find((l) => l.key === rt.key && l.owner.id === this.owner.id);
-      if (lease) {
-        lease.engine = proc.record;
-        lease.spawnedAt = rt.startedAt;
-      }
-    });
-    this.set(rt, { state: 'starting', reason: `started (pid ${proc.pid})` });
-    rt.gone = proc.exited.then((exit) => this.onExit(rt, proc, exit));
+    try {
+      await this.registry.update((data) => {
+        const lease = data.leases.find((l) => l.key === rt.key && l.owner.id === this.owner.id);
+        if (lease) {
+          lease.engine = proc.record;
+          lease.spawnedAt = rt.startedAt;
+        }
+      });
+    } catch (e) {
+      // Unrecorded, nobody could stop it: do not leave it running.
+      await this.kill(rt, proc);
+      throw e;
+    }
+    if (!rt.run?.signal.aborted && rt.proc === proc && rt.state !== 'stopping') {
+      this.set(rt, { state: 'starting', reason: `started (pid ${proc.pid})` });
+    }
   }
 
   /** When the start slot may go to the next engine. */
@@ -803,7 +832,12 @@ export class Supervisor {
 
   /** The engine's main process exited: clean up the rest of its tree, release the lease, say why. */
   private async onExit(rt: Runtime, proc: EngineProcess, exit: { exitCode: number | null; signal: string | null }): Promise<void> {
-    const stoppedBy = this.registry.read().leases.find((l) => l.key === rt.key && l.engine?.pid === proc.pid)?.stopRequestedBy;
+    let stoppedBy: string | undefined;
+    try {
+      stoppedBy = this.registry.read().stops.find((x) => x.key === rt.key && x.enginePid === proc.pid)?.by;
+    } catch {
+      stoppedBy = undefined;
+    }
     if (stoppedBy) rt.run?.abort();
     const stopping = rt.state === 'stopping' || stoppedBy !== undefined;
     // Workers that outlive their parent would keep the ports: take the whole group down.
@@ -828,6 +862,26 @@ export class Supervisor {
       exitCode: exit.exitCode,
       signal: exit.signal,
       lastLines: lines,
+    });
+    // A crash after the start (the start path handles its own retries): restart if the policy says so.
+    if (!rt.starting && !this.disposed) this.restartAfterCrash(rt);
+  }
+
+  private restartAfterCrash(rt: Runtime): void {
+    const policy = rt.spec.restart;
+    if (policy.policy !== 'on-failure' || rt.restarts >= policy.limit) return;
+    const delay = Math.min(policy.backoff * 2 ** rt.restarts, policy.maxBackoff);
+    rt.restarts++;
+    const run = new AbortController();
+    rt.run = run;
+    this.set(rt, { nextRestartAt: Date.now() + delay, reason: `${rt.reason}; restart ${rt.restarts}/${policy.limit} in ${(delay / 1000).toFixed(1)} s` });
+    rt.starting = (async (): Promise<StartOutcome> => {
+      await sleep(delay, run.signal);
+      this.set(rt, { nextRestartAt: null });
+      if (run.signal.aborted || this.disposed) return this.cancelled(rt);
+      return this.startWithRestarts(rt, run.signal);
+    })().finally(() => {
+      rt.starting = undefined;
     });
   }
 
@@ -868,8 +922,7 @@ export class Supervisor {
       this.set(rt, { state: 'stopping', reason: `stopping (started by ${lease.owner.label})` });
       // Tell the owner that this exit is a stop, not a crash to report or restart.
       await this.registry.update((data) => {
-        const l = data.leases.find((x) => x.key === lease.key && x.engine?.pid === lease.engine?.pid);
-        if (l) l.stopRequestedBy = this.owner.label;
+        if (lease.engine) data.stops.push({ key: lease.key, enginePid: lease.engine.pid, by: this.owner.label, at: Date.now() });
       });
       await stopTree(lease.engine as NonNullable<LeaseRecord['engine']>, rt.spec.stopSignal, rt.spec.stopTimeout).catch((e) => this.log('error', errorMessage(e)));
       await this.registry.update((data) => {
@@ -904,6 +957,7 @@ export class Supervisor {
   async dispose(): Promise<void> {
     if (this.watchTimer) clearTimeout(this.watchTimer);
     this.watchTimer = undefined;
+    for (const p of this.pending.splice(0)) p.reject(new EngineRoomError('stopped', 'Engine Room is shutting down.'));
     const own = [...this.runtimes.values()].filter((rt) => rt.proc || rt.starting);
     await Promise.all(own.map((rt) => this.stopOne(rt)));
     this.disposed = true;

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CLI, ENGINES, FIXTURES, pidAlive, runCli, startProcess, tempDir, testEnv, waitFor, writeConfig } from '../support/helpers';
+import { CLI, ENGINES, FIXTURES, exitCode, pidAlive, runCli, startProcess, tempDir, testEnv, waitFor, writeConfig } from '../support/helpers';
 
 const node = process.execPath;
 const fakeVllm = path.join(ENGINES, 'fake_vllm.py');
@@ -85,7 +85,7 @@ test('(integration) three `up --detach` at once, eight vLLM-like engines each: a
 
 test('(integration) the start lock of a CLI killed with SIGKILL is recovered by the next start at once', async () => {
   const stateDir = path.join(tempDir(), 'state');
-  const env = testEnv(stateDir, 24000);
+  const env = testEnv(stateDir, 21500);
   const slowConfig = writeConfig(tempDir(), {
     engines: [{ name: 'slow', command: [node, httpServer, '--port', '${port}', '--delay', '60000'], port: 'auto', health: { http: '/health' }, startTimeout: '2m' }],
   });
@@ -98,7 +98,7 @@ test('(integration) the start lock of a CLI killed with SIGKILL is recovered by 
   const m = await waiter.waitForOutput(/next: waiting - waiting for the start lock held by pid (\d+) \(slow\)/);
   assert.equal(Number(m[1]), holder.child.pid);
   holder.child.kill('SIGKILL');
-  const code = await new Promise<number | null>((resolve) => waiter.child.on('exit', resolve));
+  const code = await exitCode(waiter.child);
   assert.equal(code, 0, waiter.output());
   assert.match(waiter.output(), /next: healthy/);
   // The killed CLI's engine is still recorded (it runs on) and `down` stops it.
@@ -112,7 +112,7 @@ test('(integration) the start lock of a CLI killed with SIGKILL is recovered by 
 
 test('(integration) `down` of an engine that forks grandchildren leaves no process behind', async () => {
   const dir = tempDir();
-  const env = testEnv(path.join(dir, 'state'), 24600);
+  const env = testEnv(path.join(dir, 'state'), 22000);
   const config = writeConfig(dir, { engines: [{ name: 'forker', command: ['python3', path.join(ENGINES, 'forker.py'), '${workspaceFolder}/pids'] }] });
   const up = await runCli(['up', '--detach', '--config', config], { env });
   assert.equal(up.code, 0, up.stderr);
@@ -128,7 +128,7 @@ test('(integration) `down` of an engine that forks grandchildren leaves no proce
 
 test('(integration) foreground `up` streams prefixed log lines and stops its engines on SIGTERM', async () => {
   const dir = tempDir();
-  const env = testEnv(path.join(dir, 'state'), 24800);
+  const env = testEnv(path.join(dir, 'state'), 22500);
   const config = writeConfig(dir, {
     engines: [
       { name: 'alpha', command: [node, httpServer, '--port', '${port}', '--name', 'alpha'], port: 'auto', health: { http: '/health' } },
@@ -142,7 +142,7 @@ test('(integration) foreground `up` streams prefixed log lines and stops its eng
   const engines = await status(config, env);
   assert.deepEqual(engines.map((e) => e.state), ['healthy', 'healthy']);
   up.child.kill('SIGTERM');
-  const code = await new Promise<number | null>((resolve) => up.child.on('exit', resolve));
+  const code = await exitCode(up.child);
   assert.equal(code, 143);
   for (const e of engines) assert.equal(pidAlive(e.pid as number), false, `${e.name} stopped`);
   assert.deepEqual((await status(config, env)).map((e) => e.state), ['stopped', 'stopped']);
@@ -150,7 +150,7 @@ test('(integration) foreground `up` streams prefixed log lines and stops its eng
 
 test('(integration) `logs --lines N` returns N lines with no cap of its own', async () => {
   const dir = tempDir();
-  const env = testEnv(path.join(dir, 'state'), 25000);
+  const env = testEnv(path.join(dir, 'state'), 23000);
   const config = writeConfig(dir, { engines: [{ name: 'flood', command: [node, path.join(ENGINES, 'flood.cjs'), '30000'], health: { log: 'flood done' } }] });
   const up = await runCli(['up', '--detach', '--config', config], { env });
   assert.equal(up.code, 0, up.stderr);
@@ -169,7 +169,7 @@ test('(integration) each config of the bad-config corpus is refused with exit 2 
   for (const f of files) {
     const dir = tempDir();
     const stateDir = path.join(dir, 'state');
-    const env = testEnv(stateDir, 25200);
+    const env = testEnv(stateDir, 23500);
     const config = writeConfig(dir, fs.readFileSync(path.join(corpus, f), 'utf8'));
     const expects = [...fs.readFileSync(path.join(corpus, f), 'utf8').matchAll(/^\/\/ expect: (\S*) @ (\d+): (.*)$/gm)];
     const up = await runCli(['up', '--detach', '--config', config], { env });
@@ -181,4 +181,47 @@ test('(integration) each config of the bad-config corpus is refused with exit 2 
     const logs = path.join(stateDir, 'logs');
     assert.ok(!fs.existsSync(logs) || fs.readdirSync(logs).length === 0, `${f}: no engine log was created`);
   }
+});
+
+test('(integration) `logs --follow` keeps printing new lines until interrupted', async () => {
+  const dir = tempDir();
+  const env = testEnv(path.join(dir, 'state'), 24000);
+  const config = writeConfig(dir, { engines: [{ name: 'ticker', command: [node, '-e', 'let i=0; setInterval(() => console.log("tick " + (++i)), 100)'] }] });
+  assert.equal((await runCli(['up', '--detach', '--config', config], { env })).code, 0);
+  const follow = startProcess(node, [CLI, 'logs', 'ticker', '--follow', '--lines', '1', '--config', config], env);
+  try {
+    const first = Number((await follow.waitForOutput(/tick (\d+)/))[1]);
+    await follow.waitForOutput(new RegExp(`tick ${first + 5}\\b`), 10000);
+    follow.child.kill('SIGINT');
+    const code = await exitCode(follow.child);
+    assert.equal(code, 0);
+  } finally {
+    follow.child.kill('SIGKILL');
+    await runCli(['down', '--config', config], { env });
+  }
+});
+
+test('(integration) usage errors exit 2: an unknown engine, an unknown command', async () => {
+  const dir = tempDir();
+  const env = testEnv(path.join(dir, 'state'), 24500);
+  const config = writeConfig(dir, { engines: [{ name: 'a', command: [node, '-e', 'setInterval(()=>{},1000)'] }] });
+  const up = await runCli(['up', 'nope', '--detach', '--config', config], { env });
+  assert.equal(up.code, 2);
+  assert.match(up.stderr, /No engine named "nope"/);
+  assert.equal((await runCli(['frobnicate'], { env })).code, 2);
+  assert.equal((await runCli(['logs', '--config', config], { env })).code, 2);
+});
+
+test('(integration) a foreground `up` whose engine is stopped by `down` in another terminal reports a stop, not a crash', async () => {
+  const dir = tempDir();
+  const env = testEnv(path.join(dir, 'state'), 25000);
+  const config = writeConfig(dir, { engines: [{ name: 'w', command: [node, httpServer, '--port', '${port}', '--name', 'w'], port: 'auto' }] });
+  const up = startProcess(node, [CLI, 'up', '--config', config], env);
+  await up.waitForOutput(/w: healthy/);
+  const down = await runCli(['down', '--config', config], { env });
+  assert.equal(down.code, 0, down.stderr);
+  const code = await exitCode(up.child);
+  assert.equal(code, 0, up.output());
+  assert.doesNotMatch(up.output(), /w: failed/);
+  assert.match(up.output(), /w: stopped \[\d+\] - stopped by engine-room down \(pid \d+\)/);
 });

@@ -90,10 +90,17 @@ export function startProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv
 }
 
 /** Env for a test: a private state dir and port ranges that other test files do not use. */
+/** Env for a test: a private state dir and ports base..base+499 (auto: the first 100, blocks: the rest). */
 export function testEnv(stateDir: string, portBase: number): NodeJS.ProcessEnv {
   return {
     ENGINE_ROOM_STATE_DIR: stateDir,
-    ENGINE_ROOM_PORT_RANGE: `${portBase}-${portBase + 499}`,
-    ENGINE_ROOM_BLOCK_RANGE: `${portBase + 500}-${portBase + 2999}`,
+    ENGINE_ROOM_PORT_RANGE: `${portBase}-${portBase + 99}`,
+    ENGINE_ROOM_BLOCK_RANGE: `${portBase + 100}-${portBase + 499}`,
   };
+}
+
+/** Resolves with the exit code of a child, also when it has exited already. */
+export function exitCode(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }

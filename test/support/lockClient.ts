@@ -1,8 +1,9 @@
 /**
- * A separate OS process that takes the host-wide start slot and holds it until killed, printing what it
- * does. Used by tests: `node --import tsx lockClient.ts <stateDir> <name> [holdMs]`.
+ * A separate OS process that takes the host-wide start slot and holds it until killed (or for holdMs, or
+ * until the file @path exists), printing what it does: `node --import tsx lockClient.ts <stateDir> <name> [holdMs|@file]`.
  */
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
 import { StartLock } from '../../src/core/hostLock';
 import { Registry } from '../../src/core/registry';
 import { selfIdentity } from '../../src/core/platform';
@@ -24,7 +25,12 @@ lock
   .then(async (held) => {
     console.log(`acquired ${name} after ${Date.now() - t0} ms at ${Date.now()}`);
     if (holdMs !== undefined) {
-      await new Promise((r) => setTimeout(r, Number(holdMs)));
+      if (holdMs.startsWith('@')) {
+        // Hold until the test creates this file.
+        while (!fs.existsSync(holdMs.slice(1))) await new Promise((r) => setTimeout(r, 10));
+      } else {
+        await new Promise((r) => setTimeout(r, Number(holdMs)));
+      }
       await held.release();
       console.log(`released ${name} at ${Date.now()}`);
       process.exit(0);

@@ -272,3 +272,39 @@ test('(unit) a port squatted between lease and listen (EADDRINUSE) is retried on
     squatter.kill('SIGKILL');
   }
 });
+
+test('(unit) restart on-failure also restarts an engine that crashes after it was healthy', async () => {
+  const { sup, events } = await setup([
+    {
+      name: 'crashy',
+      command: [node, '-e', 'require("http").createServer((q,s)=>s.end("ok")).listen(Number(process.argv[1]),"127.0.0.1",()=>console.log("up")); setTimeout(()=>process.exit(4), 400)', '${port}'],
+      port: 'auto',
+      restart: { policy: 'on-failure', limit: 2, backoff: 50 },
+    },
+  ]);
+  const [o] = await sup.start();
+  assert.equal(o?.ok, true);
+  // Healthy, crash, restart, healthy, crash, restart, healthy, crash: then the limit is reached.
+  await waitFor(() => sup.snapshot('crashy').restarts === 2 && sup.snapshot('crashy').state === 'failed' && sup.snapshot('crashy').nextRestartAt === null && sup.snapshot('crashy').pid === null, 'two restarts, then failed for good', 20000);
+  const pids = new Set(events.filter((e) => e.state === 'healthy').map((e) => e.pid));
+  assert.equal(pids.size, 3, 'healthy three times with three processes');
+  assert.equal(sup.snapshot('crashy').exitCode, 4);
+});
+
+test('(unit) a dependency that another supervisor is still starting is waited for, not taken as ready', async () => {
+  const first = await setup([
+    { name: 'db', command: [node, httpServer, '--port', '${port}', '--delay', '1200', '--name', 'db'], port: 'auto', health: { http: '/health' } },
+    { name: 'app', command: [node, httpServer, '--port', '${port}', '--name', 'app'], port: 'auto', dependsOn: ['db'], health: { http: '/health' } },
+  ]);
+  const dbStart = first.sup.start(['db']);
+  await waitFor(() => first.sup.snapshot('db').state === 'starting', 'db to start in the first supervisor');
+  const second = new Supervisor({ config: (await loadConfig(first.sup.configFile)).config!, stateDir: first.stateDir, ownerKind: 'other', ownerLabel: 'second', ranges: first.ranges });
+  supervisors.push(second);
+  const outcomes = await second.start(['app']);
+  assert.deepEqual(outcomes.map((o) => [o.name, o.ok]), [['app', true]]);
+  const db = first.sup.snapshot('db');
+  assert.equal(db.state, 'healthy');
+  assert.ok((second.snapshot('app').startedAt as number) >= (db.healthyAt as number) - 5, 'app spawned once db was healthy');
+  assert.equal(second.snapshot('db').owner?.self, false, 'db was not started a second time');
+  await dbStart;
+});
