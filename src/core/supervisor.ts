@@ -805,6 +805,8 @@ export class Supervisor {
 
   private record(rt: Runtime, result: HealthResult): void {
     rt.health = result;
+    // The fast polls of a start fail until the engine is up: history starts with the first success.
+    if (!result.ok && rt.history.length === 0) return;
     rt.history.push(result.ok ? result.latencyMs : null);
     if (rt.history.length > HISTORY) rt.history.splice(0, rt.history.length - HISTORY);
   }

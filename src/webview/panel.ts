@@ -58,7 +58,15 @@ function sparkline(history: readonly (number | null)[]): SVGSVGElement {
       points.push(`${x},${Math.round((h - 2 - (v / max) * (h - 4)) * 10) / 10}`);
     }
   });
-  if (points.length > 0) {
+  if (points.length === 1) {
+    const [x, y] = points[0]!.split(',');
+    const dot = document.createElementNS(SVG, 'circle');
+    dot.setAttribute('cx', String(Math.max(2, Number(x))));
+    dot.setAttribute('cy', y ?? '0');
+    dot.setAttribute('r', '2');
+    dot.setAttribute('class', 'spark-dot');
+    svg.appendChild(dot);
+  } else if (points.length > 1) {
     const line = document.createElementNS(SVG, 'polyline');
     line.setAttribute('points', points.join(' '));
     line.setAttribute('class', 'spark-line');

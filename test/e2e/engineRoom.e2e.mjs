@@ -1,0 +1,197 @@
+// End-to-end tests of Engine Room in a real VS Code (code-server 4.100.3 = VS Code 1.100.3), driven by
+// Playwright with Debian's Chromium. Needs `bash test/e2e/setup.sh` and `npm run build` first (the
+// README's test command does both). Screenshots go to test/e2e/.work/artifacts/<run>/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import {
+  REPO_DIR, WORK_DIR, packageVsix, startCodeServer, launchBrowser, openWorkbench,
+  findTreeItem, treeItems, clickTreeItemAction, viewPane, waitForStatusBarText, statusBarItem, runCommand,
+  webviewFrame, readProblems, screenshot, waitUntil, focusView, activityBarItem,
+} from './lib.mjs';
+
+const EXT_ID = 'engine-room.engine-room';
+const ENGINES = path.join(REPO_DIR, 'test', 'fixtures', 'engines');
+const CLI = path.join(REPO_DIR, 'dist', 'cli.js');
+const RUN = new Date().toISOString().replace(/[:.]/g, '-');
+const ARTIFACTS = path.join(WORK_DIR, 'artifacts', `engine-room-${RUN}`);
+fs.mkdirSync(ARTIFACTS, { recursive: true });
+
+const vsix = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'er-e2e-vsix-')), 'engine-room.vsix');
+before(async () => {
+  await packageVsix(REPO_DIR, { out: vsix });
+  fs.copyFileSync(vsix, path.join(ARTIFACTS, 'engine-room.vsix'));
+});
+
+/** Shows the Engine Room side bar (a single-view container: its title is "Engine Room: Engines"). */
+async function openEngineRoom(page) {
+  const item = activityBarItem(page, 'Engine Room');
+  await item.waitFor({ timeout: 30_000 });
+  if (!/\bchecked\b/.test((await item.getAttribute('class')) ?? '')) await item.locator('a.action-label').click();
+  await viewPane(page, 'Engines').waitFor({ timeout: 15_000 });
+}
+
+function tempWorkspace(engines) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'er-e2e-ws-'));
+  fs.mkdirSync(path.join(dir, '.vscode'));
+  fs.writeFileSync(path.join(dir, '.vscode', 'engines.json'), typeof engines === 'string' ? engines : JSON.stringify({ engines }, null, 2));
+  const state = fs.mkdtempSync(path.join(os.tmpdir(), 'er-e2e-state-'));
+  fs.chmodSync(state, 0o700);
+  return { dir, state };
+}
+
+function engineEnv(state, base) {
+  return { ENGINE_ROOM_STATE_DIR: state, ENGINE_ROOM_PORT_RANGE: `${base}-${base + 99}`, ENGINE_ROOM_BLOCK_RANGE: `${base + 100}-${base + 499}` };
+}
+
+/** What the CLI says about the workspace's engines (the same registry the extension writes). */
+function cliStatus(ws, env) {
+  const r = spawnSync(process.execPath, [CLI, 'status', '--json', '--config', path.join(ws, '.vscode', 'engines.json')], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout).engines;
+}
+
+function pidAlive(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+  } catch {
+    return false;
+  }
+}
+
+function cliDown(ws, env) {
+  spawnSync(process.execPath, [CLI, 'down', '--config', path.join(ws, '.vscode', 'engines.json')], { env: { ...process.env, ...env } });
+}
+
+const engines = [
+  { name: 'web', command: [process.execPath, path.join(ENGINES, 'http_server.cjs'), '--port', '${port}', '--name', 'web'], port: 'auto', health: { http: '/health' } },
+  {
+    name: 'policy',
+    command: ['python3', path.join(ENGINES, 'fake_vllm.py'), '--port', '${port}', '--internal', '3', '--load', '0.5'],
+    env: { VLLM_PORT: '${portBlock}' }, port: 'auto', portBlock: 10, startLock: 'leaseOnly', health: { http: '/health' },
+  },
+  { name: 'cache', command: [process.execPath, path.join(ENGINES, 'http_server.cjs'), '--port', '${port}', '--name', 'cache'], port: 'auto' },
+];
+
+test('(e2e) start all from the tree title: tree, panel and status bar show every engine healthy with the CLI\'s ports; stop one inline; a bad config shows a problem at its line', async () => {
+  const { dir, state } = tempWorkspace(engines);
+  const env = engineEnv(state, 27500);
+  const server = await startCodeServer({ workspace: dir, vsix, env, name: 'engines', artifactsDir: path.join(ARTIFACTS, 'main') });
+  const ui = await launchBrowser({ artifactsDir: server.artifactsDir });
+  const page = ui.page;
+  try {
+    await openWorkbench(page, server);
+    await openEngineRoom(page);
+    for (const e of engines) await findTreeItem(page, 'Engines', e.name, { timeoutMs: 30_000 });
+    const before = await treeItems(page, 'Engines');
+    assert.deepEqual(before.map((r) => r.label), ['web', 'policy', 'cache']);
+    for (const r of before) assert.match(r.description, /stopped/);
+
+    // The tree title's "Start All Engines" action (a single-view container shows it in the side bar title).
+    await page.locator('.part.sidebar .title-actions a.action-label[aria-label^="Start All Engines"]').click();
+
+    const rows = await waitUntil(async () => {
+      const r = await treeItems(page, 'Engines');
+      return r.length === 3 && r.every((x) => /healthy/.test(x.description)) ? r : null;
+    }, { timeoutMs: 60_000, message: 'every engine healthy in the tree' });
+    const status = cliStatus(dir, env);
+    assert.deepEqual(status.map((e) => e.state), ['healthy', 'healthy', 'healthy']);
+    for (const e of status) {
+      const row = rows.find((r) => r.label === e.name);
+      assert.ok(row.description.includes(`:${e.ports.port}`), `tree shows ${e.name} on port ${e.ports.port}: ${row.description}`);
+      assert.equal(e.owner.kind, 'vscode');
+    }
+    const policy = status.find((e) => e.name === 'policy');
+    assert.ok(rows.find((r) => r.label === 'policy').description.includes(`block ${policy.portBlock[0]}-${policy.portBlock[1]}`));
+    await waitForStatusBarText(page, { id: 'engineRoom.status' }, '3/3 healthy', { timeoutMs: 10_000 });
+    const aria = await statusBarItem(page, { id: 'engineRoom.status' }).locator('a, .statusbar-item-label').first().getAttribute('aria-label');
+    assert.match(aria ?? '', /3 of 3 engines healthy/);
+    await screenshot(page, ARTIFACTS, 'tree-and-status-bar');
+
+    // The panel: a row per engine with the same ports.
+    await runCommand(page, 'Engine Room: Show Engines Panel');
+    const frame = await webviewFrame(page, { extensionId: EXT_ID, purpose: 'webviewView', waitFor: 'tbody tr' });
+    const panelRows = await waitUntil(async () => {
+      const r = await frame.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => ({
+        name: tr.querySelector('.name')?.firstChild?.textContent ?? '',
+        state: tr.querySelector('.state')?.textContent ?? '',
+        ports: [...tr.querySelectorAll('a.port')].map((a) => Number(a.dataset.port)),
+        block: tr.querySelector('.block')?.textContent ?? '',
+      })));
+      return r.length === 3 && r.every((x) => x.state === 'healthy') ? r : null;
+    }, { timeoutMs: 15_000, message: 'the panel to list three healthy engines' });
+    for (const e of status) assert.deepEqual(panelRows.find((r) => r.name === e.name).ports, [e.ports.port]);
+    assert.equal(panelRows.find((r) => r.name === 'policy').block, `${policy.portBlock[0]}–${policy.portBlock[1]}`);
+    await screenshot(page, ARTIFACTS, 'panel');
+
+    // Stop "web" from its inline action: its process tree is gone.
+    const web = status.find((e) => e.name === 'web');
+    await openEngineRoom(page);
+    await clickTreeItemAction(page, 'Engines', 'web', 'Stop Engine...');
+    await waitUntil(async () => /stopped/.test((await treeItems(page, 'Engines')).find((r) => r.label === 'web')?.description ?? ''), { timeoutMs: 15_000, message: 'web stopped in the tree' });
+    assert.equal(pidAlive(web.pid), false, 'web process gone');
+    assert.equal(cliStatus(dir, env).find((e) => e.name === 'web').state, 'stopped');
+    await waitForStatusBarText(page, { id: 'engineRoom.status' }, '2/3 healthy', { timeoutMs: 10_000 });
+
+    // A bad edit: the problem shows at its line in the Problems panel.
+    const good = fs.readFileSync(path.join(dir, '.vscode', 'engines.json'), 'utf8');
+    const bad = good.replace('"port": "auto"', '"port": "80a"');
+    const badLine = bad.split('\n').findIndex((l) => l.includes('"80a"')) + 1;
+    fs.writeFileSync(path.join(dir, '.vscode', 'engines.json'), bad);
+    const problems = await waitUntil(async () => {
+      const p = await readProblems(page).catch(() => []);
+      return p.find((x) => /engines\[0\]\.port/.test(x.message)) ? p : null;
+    }, { timeoutMs: 20_000, message: 'a problem for engines[0].port' });
+    const problem = problems.find((x) => /engines\[0\]\.port/.test(x.message));
+    assert.equal(problem.line, badLine);
+    assert.equal(problem.severity, 'error');
+    await screenshot(page, ARTIFACTS, 'problems');
+    fs.writeFileSync(path.join(dir, '.vscode', 'engines.json'), good);
+    await waitUntil(async () => !(await readProblems(page, { open: false }).catch(() => [])).some((x) => /engines\[0\]/.test(x.message)), { timeoutMs: 20_000, message: 'the problem to go away' });
+  } finally {
+    await screenshot(page, ARTIFACTS, 'main-final').catch(() => {});
+    await ui.close();
+    await server.stop();
+    cliDown(dir, env);
+  }
+  // Closing the window stopped what it started (engineRoom.stopOnClose defaults to true).
+  for (const e of cliStatus(dir, env)) assert.equal(e.state, 'stopped', `${e.name} stopped with the window`);
+});
+
+test('(e2e) an untrusted workspace starts nothing and says why', async () => {
+  const { dir, state } = tempWorkspace(engines);
+  const env = engineEnv(state, 28000);
+  const server = await startCodeServer({ workspace: dir, vsix, env, trust: true, name: 'untrusted', artifactsDir: path.join(ARTIFACTS, 'untrusted') });
+  const ui = await launchBrowser({ artifactsDir: server.artifactsDir });
+  const page = ui.page;
+  try {
+    await openWorkbench(page, server);
+    // The trust prompt of a fresh profile: leave the workspace in Restricted Mode.
+    const dialog = page.locator('.monaco-dialog-box');
+    if (await dialog.waitFor({ timeout: 10_000 }).then(() => true, () => false)) {
+      await dialog.locator('a.monaco-button', { hasText: /No, I don.t trust the authors|Don't Trust/ }).first().click();
+    }
+    await openEngineRoom(page);
+    await findTreeItem(page, 'Engines', 'Workspace not trusted: nothing starts', { timeoutMs: 30_000 });
+    // Try anyway: the command is disabled, the inline start action too.
+    await runCommand(page, 'Engine Room: Start All Engines').catch(() => {});
+    await focusView(page, 'Engine Room', 'Engines').catch(() => {});
+    await new Promise((r) => setTimeout(r, 3000));
+    for (const e of cliStatus(dir, env)) assert.equal(e.state, 'stopped');
+    const logs = path.join(state, 'logs');
+    assert.ok(!fs.existsSync(logs) || fs.readdirSync(logs).every((d) => fs.readdirSync(path.join(logs, d)).length === 0), 'no engine log was written');
+    await screenshot(page, ARTIFACTS, 'untrusted');
+  } finally {
+    await ui.close();
+    await server.stop();
+    cliDown(dir, env);
+  }
+});
+
+after(() => {
+  process.stdout.write(`# artifacts: ${ARTIFACTS}\n`);
+});
