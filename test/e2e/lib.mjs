@@ -109,7 +109,7 @@ export async function packageVsix(extDir, { out, timeoutMs = 120_000 } = {}) {
   const outFile = path.resolve(out ?? path.join(WORK_DIR, 'vsix', `${path.basename(path.resolve(extDir))}.vsix`));
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
   fs.rmSync(outFile, { force: true });
-  const r = await run(vsce, ['package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '-o', outFile],
+  const r = await run(vsce, ['package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '--skip-license', '-o', outFile],
     { cwd: extDir, timeoutMs });
   if (r.code !== 0 || !fs.existsSync(outFile)) throw new Error(`vsce package failed (exit ${r.code}) in ${extDir}:\n${r.stdout}\n${r.stderr}`);
   return outFile;
