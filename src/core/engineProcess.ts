@@ -11,6 +11,7 @@ import { execa, type ResultPromise } from 'execa';
 import { EngineRoomError, errorMessage } from './errors';
 import { descendants, groupMembers, isAlive, processStartTime, signalGroup, signalProcess, userShell } from './platform';
 import type { EngineProcessRecord } from './registry';
+import type { ProcessIdentity } from './platform';
 
 export interface SpawnRequest {
   readonly command: readonly string[];
@@ -28,6 +29,9 @@ export interface ExitInfo {
 
 /** A running engine that we spawned. */
 export class EngineProcess {
+  /** Descendants seen while it ran, so that a crash of the leader does not orphan workers that left its group. */
+  private readonly seen = new Map<number, string>();
+
   private constructor(
     readonly record: EngineProcessRecord,
     /** Settles when the engine's main process exits (never rejects). */
@@ -36,6 +40,19 @@ export class EngineProcess {
 
   get pid(): number {
     return this.record.pid;
+  }
+
+  /** Remembers the current descendants (cheap: one /proc scan). Call now and then while it runs. */
+  noteDescendants(): void {
+    for (const pid of descendants(this.record.pid)) {
+      const st = processStartTime(pid);
+      if (st !== undefined) this.seen.set(pid, st);
+    }
+  }
+
+  /** Descendants seen earlier that still run (same pid and start time). */
+  knownDescendants(): ProcessIdentity[] {
+    return [...this.seen].map(([pid, startTime]) => ({ pid, startTime })).filter(isAlive);
   }
 
   /** Spawns; throws `spawn-failed` (command not found, cwd missing, ...) with the reason. */
@@ -104,18 +121,19 @@ function sleep(ms: number): Promise<void> {
  * Stops an engine's whole tree, ours or another process's: `signal` to the process group and to any
  * descendant that left it, SIGKILL to what is left after `timeoutMs`; resolves once nothing is left.
  */
-export async function stopTree(rec: EngineProcessRecord, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
-  if (!engineIsLive(rec)) return;
+export async function stopTree(rec: EngineProcessRecord, signal: NodeJS.Signals, timeoutMs: number, known: readonly ProcessIdentity[] = []): Promise<void> {
+  const knownAlive = known.filter(isAlive).map((k) => k.pid);
+  if (!engineIsLive(rec) && knownAlive.length === 0) return;
   // Collect descendants first: once the leader dies its children are reparented and lost to a tree walk.
   const leaderAlive = isAlive(rec);
-  const strays = new Set(leaderAlive ? descendants(rec.pid) : []);
+  const strays = new Set([...(leaderAlive ? descendants(rec.pid) : []), ...knownAlive]);
   const living = (): number[] => {
-    const pids = new Set(groupMembers(rec.pgid));
+    const pids = new Set(engineIsLive(rec) ? groupMembers(rec.pgid) : []);
     for (const p of strays) if (processStartTime(p) !== undefined) pids.add(p);
     return [...pids];
   };
   if (living().length === 0) return;
-  signalGroup(rec.pgid, signal);
+  if (engineIsLive(rec)) signalGroup(rec.pgid, signal);
   for (const p of strays) signalProcess(p, signal);
   const deadline = Date.now() + timeoutMs;
   let delay = 10;
@@ -133,7 +151,7 @@ export async function stopTree(rec: EngineProcessRecord, signal: NodeJS.Signals,
     if (Date.now() > killDeadline) {
       throw new EngineRoomError('exited', `Processes ${left.join(', ')} did not exit after SIGKILL (uninterruptible?).`);
     }
-    signalGroup(rec.pgid, 'SIGKILL');
+    if (engineIsLive(rec)) signalGroup(rec.pgid, 'SIGKILL');
     for (const p of left) signalProcess(p, 'SIGKILL');
     await sleep(20);
   }

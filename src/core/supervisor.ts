@@ -785,6 +785,8 @@ export class Supervisor {
 
   private async probe(rt: Runtime): Promise<HealthResult> {
     const launch = rt.launch;
+    // Once started, keep track of the engine's workers (a /proc scan per health interval).
+    if (rt.healthyAt) rt.proc?.noteDescendants();
     const result = await probeOnce(rt.spec.health.probe, {
       host: rt.spec.host,
       port: rt.ports.port,
@@ -843,7 +845,7 @@ export class Supervisor {
     if (stoppedBy) rt.run?.abort();
     const stopping = rt.state === 'stopping' || stoppedBy !== undefined;
     // Workers that outlive their parent would keep the ports: take the whole group down.
-    await stopTree(proc.record, rt.spec.stopSignal, rt.spec.stopTimeout).catch((e) => this.log('error', errorMessage(e)));
+    await stopTree(proc.record, rt.spec.stopSignal, rt.spec.stopTimeout, proc.knownDescendants()).catch((e) => this.log('error', errorMessage(e)));
     rt.follower?.close();
     const lines = rt.follower?.tail(20) ?? [];
     const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
@@ -894,7 +896,7 @@ export class Supervisor {
   }
 
   private async kill(rt: Runtime, proc: EngineProcess): Promise<void> {
-    await stopTree(proc.record, rt.spec.stopSignal, rt.spec.stopTimeout).catch((e) => this.log('error', errorMessage(e)));
+    await stopTree(proc.record, rt.spec.stopSignal, rt.spec.stopTimeout, proc.knownDescendants()).catch((e) => this.log('error', errorMessage(e)));
     await rt.gone;
   }
 
@@ -917,7 +919,7 @@ export class Supervisor {
     const proc = rt.proc;
     if (proc) {
       this.set(rt, { state: 'stopping', reason: 'stopping' });
-      await stopTree(proc.record, rt.spec.stopSignal, rt.spec.stopTimeout).catch((e) => this.log('error', errorMessage(e)));
+      await stopTree(proc.record, rt.spec.stopSignal, rt.spec.stopTimeout, proc.knownDescendants()).catch((e) => this.log('error', errorMessage(e)));
       await rt.gone;
     } else if (rt.external?.engine) {
       const lease = rt.external;

@@ -308,3 +308,19 @@ test('(unit) a dependency that another supervisor is still starting is waited fo
   assert.equal(second.snapshot('db').owner?.self, false, 'db was not started a second time');
   await dbStart;
 });
+
+test('(unit) when an engine\'s main process crashes, its workers go too, also one that left the process group', async () => {
+  const { sup, dir } = await setup([
+    { name: 'forker', command: ['python3', path.join(ENGINES, 'forker.py'), path.join('${workspaceFolder}', 'pids')], health: { log: 'forker: pids', interval: '100ms' } },
+  ]);
+  await sup.start();
+  const pidsFile = path.join(dir, 'pids');
+  await waitFor(() => fs.existsSync(pidsFile), 'the forker to write its pids');
+  const pids = fs.readFileSync(pidsFile, 'utf8').trim().split('\n').map(Number);
+  // Let a health interval pass so the supervisor has seen the workers.
+  await new Promise((r) => setTimeout(r, 400));
+  process.kill(pids[0]!, 'SIGKILL');
+  await waitFor(() => sup.snapshot('forker').state === 'failed', 'the crash to be seen');
+  assert.equal(sup.snapshot('forker').signal, 'SIGKILL');
+  assert.deepEqual(pids.filter(pidAlive), [], 'no worker survives its leader');
+});
