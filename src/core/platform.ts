@@ -167,10 +167,9 @@ function commandLine(pid: number): string {
   }
 }
 
-/** Socket inodes of TCP sockets bound to `port` (listening or not), from /proc/net/tcp{,6}. */
-function socketInodes(port: number): Set<string> {
-  const inodes = new Set<string>();
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+/** Socket inode -> port, for TCP sockets bound to one of `ports` (listening or only bound), from /proc/net/tcp{,6}. */
+function socketInodes(ports: ReadonlySet<number>): Map<string, number> {
+  const inodes = new Map<string, number>();
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text: string;
     try {
@@ -180,24 +179,25 @@ function socketInodes(port: number): Set<string> {
     }
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
-      // f[1] local address "0100007F:1F90", f[3] state (0A = LISTEN, 07 = CLOSE, bound only), f[9] inode
-      if (f.length < 10 || !f[1]?.endsWith(`:${hex}`)) continue;
-      if (f[3] === '0A' || f[3] === '07') inodes.add(f[9] as string);
+      // f[1] local address "0100007F:1F90", f[3] state (0A = LISTEN, 07 = CLOSE: bound only), f[9] inode
+      if (f.length < 10 || (f[3] !== '0A' && f[3] !== '07') || f[9] === '0') continue;
+      const port = parseInt(f[1]!.slice(f[1]!.lastIndexOf(':') + 1), 16);
+      if (ports.has(port)) inodes.set(f[9] as string, port);
     }
   }
-  inodes.delete('0');
   return inodes;
 }
 
 /**
- * Who holds a TCP port (bound or listening), when the system lets us see it: on Linux only processes
- * of the same user are visible unless we are root. Returns an empty list when nobody can be named.
+ * Who holds each of these TCP ports (bound or listening), when the system lets us see it: on Linux only
+ * processes of the same user are visible unless we are root. One pass over /proc for all the ports.
  */
-export function portHolders(port: number): PortHolder[] {
+export function portHoldersOf(ports: readonly number[]): Map<number, PortHolder[]> {
+  const out = new Map<number, PortHolder[]>();
+  if (ports.length === 0) return out;
   if (isLinux) {
-    const inodes = socketInodes(port);
-    if (inodes.size === 0) return [];
-    const holders: PortHolder[] = [];
+    const inodes = socketInodes(new Set(ports));
+    if (inodes.size === 0) return out;
     for (const name of fs.readdirSync('/proc')) {
       if (!/^\d+$/.test(name)) continue;
       let fds: string[];
@@ -206,6 +206,7 @@ export function portHolders(port: number): PortHolder[] {
       } catch {
         continue;
       }
+      const found = new Set<number>();
       for (const fd of fds) {
         let target: string;
         try {
@@ -214,29 +215,41 @@ export function portHolders(port: number): PortHolder[] {
           continue;
         }
         const m = /^socket:\[(\d+)\]$/.exec(target);
-        if (m && inodes.has(m[1] as string)) {
-          holders.push({ pid: Number(name), command: commandLine(Number(name)) });
-          break;
-        }
+        const port = m ? inodes.get(m[1] as string) : undefined;
+        if (port !== undefined) found.add(port);
+      }
+      for (const port of found) {
+        const list = out.get(port) ?? [];
+        list.push({ pid: Number(name), command: commandLine(Number(name)) });
+        out.set(port, list);
       }
     }
-    return holders;
+    return out;
   }
-  try {
-    const out = execFileSync('lsof', ['-nP', `-iTCP:${port}`, '-Fp'], { encoding: 'utf8' });
-    return out
-      .split('\n')
-      .filter((l) => l.startsWith('p'))
-      .map((l) => Number(l.slice(1)))
-      .map((pid) => ({ pid, command: commandLine(pid) }));
-  } catch {
-    return [];
+  for (const port of ports) {
+    try {
+      const text = execFileSync('lsof', ['-nP', `-iTCP:${port}`, '-Fp'], { encoding: 'utf8' });
+      const holders = text
+        .split('\n')
+        .filter((l) => l.startsWith('p'))
+        .map((l) => Number(l.slice(1)))
+        .map((pid) => ({ pid, command: commandLine(pid) }));
+      if (holders.length > 0) out.set(port, holders);
+    } catch {
+      // lsof exits 1 when nothing holds the port
+    }
   }
+  return out;
+}
+
+/** Who holds one TCP port (see portHoldersOf). */
+export function portHolders(port: number): PortHolder[] {
+  return portHoldersOf([port]).get(port) ?? [];
 }
 
 /** "pid 123 (python3 -m http.server)" or "" */
 export function describeHolders(holders: readonly PortHolder[]): string {
-  return holders.map((h) => `pid ${h.pid}${h.command ? ` (${h.command.slice(0, 120)})` : ''}`).join(', ');
+  return holders.map((h) => `pid ${h.pid}${h.command ? ` (${h.command.replace(/\s+/g, ' ').slice(0, 120)})` : ''}`).join(', ');
 }
 
 /** The user's login shell for `"shell": true` engines. */

@@ -16,7 +16,7 @@ import { StartLock, lockState, type LockWaitInfo } from './hostLock';
 import { prepareLaunch, type Launch } from './launch';
 import { appendLogNote, fileSize, LogFollower, logFileFor } from './logs';
 import { chooseBlock, choosePort, defaultPortRanges, type PortRanges } from './ports';
-import { isAlive, selfIdentity } from './platform';
+import { describeHolders, isAlive, portHoldersOf, selfIdentity } from './platform';
 import { leaseKey, leasedPorts, Registry, type LeaseRecord, type OwnerRecord, type RegistryData } from './registry';
 import { ensureStateDir } from './stateDir';
 
@@ -858,10 +858,16 @@ export class Supervisor {
     }
     if (rt.state === 'failed') return; // health timeout: already reported
     const addrInUse = lines.some((l) => EADDRINUSE_RE.test(l));
-    if (addrInUse) for (const p of [...Object.values(rt.ports), ...blockPorts(rt.portBlock)]) rt.avoid.add(p);
+    let holders = '';
+    if (addrInUse) {
+      const leased = [...Object.values(rt.ports), ...blockPorts(rt.portBlock)];
+      for (const p of leased) rt.avoid.add(p);
+      // The engine's tree is gone: whoever holds one of its ports now is another program.
+      holders = [...portHoldersOf(leased)].map(([port, hs]) => `port ${port} is held by ${describeHolders(hs)}`).join('; ');
+    }
     this.set(rt, {
       state: 'failed',
-      reason: `${how}${addrInUse ? ' (a port was already in use: EADDRINUSE)' : ''}`,
+      reason: `${how}${addrInUse ? ` (a port was already in use: EADDRINUSE${holders ? `; ${holders}` : ''})` : ''}`,
       errorCode: addrInUse ? 'EADDRINUSE' : 'exited',
       exitCode: exit.exitCode,
       signal: exit.signal,

@@ -251,7 +251,7 @@ test('(unit) another supervisor of the same config sees a running engine with it
 });
 
 test('(unit) a port squatted between lease and listen (EADDRINUSE) is retried on fresh ports', async () => {
-  const { sup, ranges } = await setup([
+  const { sup, ranges, events } = await setup([
     { name: 'victim', command: ['python3', path.join(ENGINES, 'fake_vllm.py'), '--port', '${port}', '--internal', '0', '--load', '0.8'], port: 'auto', health: { http: '/health' }, startLock: 'leaseOnly' },
   ]);
   const squatPort = ranges.auto[0];
@@ -268,6 +268,9 @@ test('(unit) a port squatted between lease and listen (EADDRINUSE) is retried on
     assert.notEqual(snap.ports.port, squatPort);
     const log = fs.readFileSync(snap.logFile, 'utf8');
     assert.match(log, /EADDRINUSE/);
+    const failure = events.find((e) => e.errorCode === 'EADDRINUSE');
+    assert.ok(failure, 'the first attempt failed with EADDRINUSE');
+    assert.match(failure.reason ?? '', new RegExp(`port ${squatPort} is held by pid ${squatter.pid} \\(\\S*python3 -c import socket`));
   } finally {
     squatter.kill('SIGKILL');
   }
