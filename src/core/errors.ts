@@ -6,6 +6,7 @@ export type EngineRoomErrorCode =
   | 'lock-timeout'
   | 'lock-cancelled'
   | 'port-busy'
+  | 'port-conflict'
   | 'port-leased'
   | 'no-free-port'
   | 'EADDRINUSE'

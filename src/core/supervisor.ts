@@ -16,7 +16,7 @@ import { StartLock, lockState, type LockWaitInfo } from './hostLock';
 import { prepareLaunch, type Launch } from './launch';
 import { appendLogNote, fileSize, LogFollower, logFileFor } from './logs';
 import { chooseBlock, choosePort, defaultPortRanges, type PortRanges } from './ports';
-import { describeHolders, isAlive, portHoldersOf, selfIdentity } from './platform';
+import { describeHolders, groupMembers, isAlive, portHoldersOf, selfIdentity, type PortHolder } from './platform';
 import { leaseKey, leasedPorts, Registry, type LeaseRecord, type OwnerRecord, type RegistryData } from './registry';
 import { ensureStateDir } from './stateDir';
 
@@ -168,6 +168,8 @@ export class Supervisor {
   private pumping = false;
   private disposed = false;
   private watchTimer: NodeJS.Timeout | undefined;
+  /** Who held the engines' ports at the last /proc pass. */
+  private ownership: { at: number; holders: Map<number, PortHolder[]> } | undefined;
 
   constructor(private readonly opts: SupervisorOptions) {
     ensureStateDir(opts.stateDir);
@@ -763,7 +765,9 @@ export class Supervisor {
       }
       if (result.ok) {
         rt.healthyAt = Date.now();
-        this.set(rt, { state: 'healthy', reason: `healthy after ${((rt.healthyAt - started) / 1000).toFixed(2)} s` });
+        rt.proc?.noteDescendants();
+        const conflict = this.portConflict(rt, proc);
+        this.set(rt, conflict ? { state: 'unhealthy', reason: conflict, errorCode: 'port-conflict' } : { state: 'healthy', reason: `healthy after ${((rt.healthyAt - started) / 1000).toFixed(2)} s` });
         this.healthLoop(rt, proc, signal);
         return 'healthy';
       }
@@ -813,6 +817,23 @@ export class Supervisor {
     if (rt.history.length > HISTORY) rt.history.splice(0, rt.history.length - HISTORY);
   }
 
+  /**
+   * A health 200 proves nothing if another program listens on the same port (SO_REUSEPORT, as older
+   * vLLM sets it, splits requests between the two): the port must be held by the engine's own tree only.
+   * Returns a message naming the other holder, or undefined. One /proc pass serves every engine for 1 s.
+   */
+  private portConflict(rt: Runtime, proc: EngineProcess): string | undefined {
+    const port = rt.ports.port;
+    if (port === undefined) return undefined;
+    if (!this.ownership || Date.now() - this.ownership.at > 1000) {
+      const ports = [...this.runtimes.values()].flatMap((r) => (r.proc && r.ports.port !== undefined ? [r.ports.port] : []));
+      this.ownership = { at: Date.now(), holders: portHoldersOf(ports) };
+    }
+    const tree = new Set([proc.pid, ...groupMembers(proc.record.pgid), ...proc.knownDescendants().map((p) => p.pid)]);
+    const foreign = (this.ownership.holders.get(port) ?? []).filter((h) => !tree.has(h.pid));
+    return foreign.length > 0 ? `port ${port} is also held by ${describeHolders(foreign)}: requests may reach that program instead` : undefined;
+  }
+
   /** Probes a healthy engine at its interval; flips between healthy and unhealthy. */
   private healthLoop(rt: Runtime, proc: EngineProcess, signal: AbortSignal): void {
     void (async () => {
@@ -821,9 +842,13 @@ export class Supervisor {
         if (signal.aborted || rt.proc !== proc || this.disposed) return;
         const result = await this.probe(rt);
         if (rt.proc !== proc || signal.aborted) return;
-        if (result.ok) {
+        const conflict = result.ok ? this.portConflict(rt, proc) : undefined;
+        if (conflict) {
+          if (rt.reason !== conflict) this.set(rt, { state: 'unhealthy', reason: conflict, errorCode: 'port-conflict' });
+          else this.emit(rt);
+        } else if (result.ok) {
           rt.failures = 0;
-          if (rt.state !== 'healthy') this.set(rt, { state: 'healthy', reason: 'healthy again' });
+          if (rt.state !== 'healthy') this.set(rt, { state: 'healthy', reason: 'healthy again', errorCode: undefined });
           else this.emit(rt);
         } else if (++rt.failures >= rt.spec.health.failureThreshold && rt.state === 'healthy') {
           this.set(rt, { state: 'unhealthy', reason: `${rt.failures} failed probes (last: ${result.detail})` });

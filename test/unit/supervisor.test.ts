@@ -280,7 +280,7 @@ test('(unit) restart on-failure also restarts an engine that crashes after it wa
   const { sup, events } = await setup([
     {
       name: 'crashy',
-      command: [node, '-e', 'require("http").createServer((q,s)=>s.end("ok")).listen(Number(process.argv[1]),"127.0.0.1",()=>console.log("up")); setTimeout(()=>process.exit(4), 400)', '${port}'],
+      command: [node, '-e', 'require("http").createServer((q,s)=>s.end("ok")).listen(Number(process.argv[1]),"127.0.0.1",()=>{console.log("up"); setTimeout(()=>process.exit(4), 1000)})', '${port}'],
       port: 'auto',
       restart: { policy: 'on-failure', limit: 2, backoff: 50 },
     },
@@ -326,4 +326,38 @@ test('(unit) when an engine\'s main process crashes, its workers go too, also on
   await waitFor(() => sup.snapshot('forker').state === 'failed', 'the crash to be seen');
   assert.equal(sup.snapshot('forker').signal, 'SIGKILL');
   assert.deepEqual(pids.filter(pidAlive), [], 'no worker survives its leader');
+});
+
+test('(unit) another program listening on an engine\'s port with SO_REUSEPORT is reported, although health says 200', async () => {
+  const reuseServer = (tag: string) => `import socket,sys,time
+s=socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+print("${tag} listening", flush=True)
+while True:
+    c,_=s.accept()
+    c.close()
+`;
+  const { sup, ranges } = await setup([
+    { name: 'shared-port', command: ['python3', '-c', reuseServer('engine'), '${port}'], port: 'auto', health: { tcp: true, interval: '200ms' } },
+  ]);
+  const [o] = await sup.start();
+  assert.equal(o?.ok, true, o?.reason);
+  assert.equal(sup.snapshot('shared-port').state, 'healthy');
+  const port = sup.snapshot('shared-port').ports.port as number;
+  assert.equal(port, ranges.auto[0]);
+  const cp = await import('node:child_process');
+  const intruder = cp.spawn('python3', ['-c', reuseServer('intruder'), String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise((r) => intruder.stdout.once('data', r));
+    await waitFor(() => sup.snapshot('shared-port').state === 'unhealthy', 'the conflict to be seen', 10000);
+    const snap = sup.snapshot('shared-port');
+    assert.equal(snap.errorCode, 'port-conflict');
+    assert.match(snap.reason ?? '', new RegExp(`port ${port} is also held by pid ${intruder.pid} \\(\\S*python3 -c import socket`));
+    intruder.kill('SIGKILL');
+    await waitFor(() => sup.snapshot('shared-port').state === 'healthy', 'healthy again once the intruder is gone', 10000);
+  } finally {
+    intruder.kill('SIGKILL');
+  }
 });
