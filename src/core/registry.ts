@@ -40,6 +40,8 @@ export interface LeaseRecord {
   readonly probe: HealthProbe;
   readonly leasedAt: number;
   spawnedAt: number | null;
+  /** Left running on purpose by its owner (`up --detach`, a window set not to stop engines on close). */
+  detached?: boolean;
 }
 
 export interface SlotRecord {

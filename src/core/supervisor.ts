@@ -80,6 +80,12 @@ export interface SupervisorOptions {
   readonly ranges?: PortRanges;
   /** Diagnostics for the output channel / stderr. */
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /**
+   * Engines of this config whose owner died without meaning to leave them (a crashed window, a CLI
+   * killed by SIGKILL; not `up --detach`): `adopt` them (this supervisor becomes their owner and stops
+   * them on dispose), `stop` them, or `leave` them as they are (default).
+   */
+  readonly orphans?: 'adopt' | 'stop' | 'leave';
 }
 
 export interface StartOutcome {
@@ -305,6 +311,10 @@ export class Supervisor {
       const lease = data.leases.find((l) => l.key === rt.key && l.engine !== null);
       if (lease?.engine && engineIsLive(lease.engine)) {
         rt.external = lease;
+        if (isOrphan(lease) && this.opts.orphans && this.opts.orphans !== 'leave') {
+          probes.push(this.reconcile(rt, lease, this.opts.orphans));
+          continue;
+        }
         if (probe) probes.push(this.probeExternal(rt, lease, data));
         else if (rt.state === 'stopped') this.set(rt, { state: 'unhealthy', reason: `started by ${lease.owner.label} (not probed)` });
       } else if (rt.external) {
@@ -314,6 +324,28 @@ export class Supervisor {
       }
     }
     await Promise.all(probes);
+  }
+
+  /** Takes over (or stops) an engine whose owner died. */
+  private async reconcile(rt: Runtime, lease: LeaseRecord, policy: 'adopt' | 'stop'): Promise<void> {
+    const was = `${lease.owner.label}, which exited`;
+    if (policy === 'stop') {
+      this.log('info', `${rt.spec.name}: stopping the engine left by ${was}`);
+      await this.stopOne(rt);
+      return;
+    }
+    const adopted = await this.registry.update((data) => {
+      const l = data.leases.find((x) => x.key === lease.key && x.engine?.pid === lease.engine?.pid);
+      // Someone else may have adopted it in the meantime.
+      if (!l || !isOrphan(l)) return undefined;
+      l.owner = this.owner;
+      return { ...l };
+    });
+    if (!adopted) return;
+    this.log('info', `${rt.spec.name}: adopted the engine left by ${was} (pid ${lease.engine?.pid})`);
+    rt.external = adopted;
+    await this.probeExternal(rt, adopted, this.registry.read());
+    this.set(rt, { reason: `adopted from ${was}` });
   }
 
   private async probeExternal(rt: Runtime, lease: LeaseRecord, data: RegistryData): Promise<void> {
@@ -982,7 +1014,16 @@ export class Supervisor {
    * Leaves the engines this supervisor started running (their leases stay in the registry, for `down`
    * and for other windows) and stops watching them. For `up --detach`.
    */
-  detach(): void {
+  async detach(): Promise<void> {
+    // Leaving them on purpose: mark the leases, so no one takes them for orphans and adopts or stops them.
+    const own = [...this.runtimes.values()].filter((rt) => rt.proc || rt.external?.owner.id === this.owner.id).map((rt) => rt.key);
+    if (own.length > 0) {
+      await this.registry
+        .update((data) => {
+          for (const l of data.leases) if (own.includes(l.key) && l.owner.id === this.owner.id) l.detached = true;
+        })
+        .catch((e) => this.log('warn', `could not mark engines as detached: ${errorMessage(e)}`));
+    }
     this.disposed = true;
     if (this.watchTimer) clearTimeout(this.watchTimer);
     for (const rt of this.runtimes.values()) rt.follower?.close();
@@ -993,11 +1034,16 @@ export class Supervisor {
     if (this.watchTimer) clearTimeout(this.watchTimer);
     this.watchTimer = undefined;
     for (const p of this.pending.splice(0)) p.reject(new EngineRoomError('stopped', 'Engine Room is shutting down.'));
-    const own = [...this.runtimes.values()].filter((rt) => rt.proc || rt.starting);
+    const own = [...this.runtimes.values()].filter((rt) => rt.proc || rt.starting || rt.external?.owner.id === this.owner.id);
     await Promise.all(own.map((rt) => this.stopOne(rt)));
     this.disposed = true;
     for (const rt of this.runtimes.values()) rt.follower?.close();
   }
+}
+
+/** An engine whose owner died without leaving it on purpose. */
+function isOrphan(l: LeaseRecord): boolean {
+  return !l.detached && !isAlive(l.owner);
 }
 
 function blockPorts(block: readonly [number, number] | null): number[] {

@@ -49,7 +49,7 @@ export class EngineStore implements vscode.Disposable {
 
   constructor(
     private readonly log: vscode.LogOutputChannel,
-    private readonly settings: () => { refreshInterval: number },
+    private readonly settings: () => { refreshInterval: number; orphans: 'adopt' | 'stop' },
   ) {
     this.diagnostics = vscode.languages.createDiagnosticCollection('engineRoom');
     const watcher = vscode.workspace.createFileSystemWatcher(`**/${CONFIG_RELATIVE}`);
@@ -160,6 +160,7 @@ export class EngineStore implements vscode.Disposable {
             stateDir: this.stateDir,
             ownerKind: 'vscode',
             ownerLabel: `VS Code window (pid ${process.pid})`,
+            orphans: this.settings().orphans,
             log: (level, m) => this.log[level](`[${f.folder.name}] ${m}`),
           });
         } catch (e) {
@@ -189,7 +190,7 @@ export class EngineStore implements vscode.Disposable {
     f.supervisor = undefined;
     if (!sup) return;
     if (stopEngines) await sup.dispose();
-    else sup.detach();
+    else await sup.detach();
   }
 
   /**

@@ -6,6 +6,8 @@ export interface Settings {
   readonly stopOnClose: boolean;
   /** How often (ms) the views look for engines that other windows and the CLI run, and probe them. */
   readonly refreshInterval: number;
+  /** Engines of this workspace left running by a window or CLI that died: adopt them or stop them. */
+  readonly orphans: 'adopt' | 'stop';
 }
 
 export function readSettings(): Settings {
@@ -13,5 +15,6 @@ export function readSettings(): Settings {
   return {
     stopOnClose: c.get<boolean>('stopOnClose', true),
     refreshInterval: Math.max(500, c.get<number>('refreshInterval', 2000)),
+    orphans: c.get<string>('orphans', 'adopt') === 'stop' ? 'stop' : 'adopt',
   };
 }

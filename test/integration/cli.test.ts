@@ -225,3 +225,41 @@ test('(integration) a foreground `up` whose engine is stopped by `down` in anoth
   assert.doesNotMatch(up.output(), /w: failed/);
   assert.match(up.output(), /w: stopped \[\d+\] - stopped by engine-room down \(pid \d+\)/);
 });
+
+test('(integration) engines of a CLI killed with SIGKILL are adopted by the next `up` (and stop with it); `up --detach` engines are left alone', async () => {
+  const dir = tempDir();
+  const env = testEnv(path.join(dir, 'state'), 25500);
+  const config = writeConfig(dir, {
+    engines: [
+      { name: 'orphan', command: [node, httpServer, '--port', '${port}', '--name', 'orphan'], port: 'auto', health: { http: '/health' } },
+      { name: 'kept', command: [node, httpServer, '--port', '${port}', '--name', 'kept'], port: 'auto', health: { http: '/health' } },
+    ],
+  });
+  // `kept` is left running on purpose; `orphan` loses its owner to SIGKILL.
+  assert.equal((await runCli(['up', 'kept', '--detach', '--config', config], { env })).code, 0);
+  const first = startProcess(node, [CLI, 'up', 'orphan', '--config', config], env);
+  await first.waitForOutput(/orphan: healthy/);
+  first.child.kill('SIGKILL');
+  await exitCode(first.child);
+  const before = await status(config, env);
+  const orphan = before.find((e) => e.name === 'orphan')!;
+  assert.ok(orphan.pid && pidAlive(orphan.pid), 'the engine outlives its killed CLI');
+  assert.equal(orphan.owner?.alive, false);
+
+  const second = startProcess(node, [CLI, 'up', '--config', config], env);
+  try {
+    await second.waitForOutput(/orphan: healthy \[\d+\] - adopted from engine-room up \(pid \d+\), which exited/);
+    const after = await status(config, env);
+    assert.equal(after.find((e) => e.name === 'orphan')?.owner?.pid, second.child.pid, 'adopted by the second CLI');
+    assert.equal(after.find((e) => e.name === 'orphan')?.pid, orphan.pid, 'the same process, not a new one');
+    assert.notEqual(after.find((e) => e.name === 'kept')?.owner?.pid, second.child.pid, 'a detached engine is not adopted');
+    second.child.kill('SIGTERM');
+    assert.equal(await exitCode(second.child), 143);
+    assert.equal(pidAlive(orphan.pid), false, 'the adopted engine stopped with its new owner');
+    const kept = (await status(config, env)).find((e) => e.name === 'kept')!;
+    assert.ok(kept.pid && pidAlive(kept.pid), 'the detached engine still runs');
+  } finally {
+    second.child.kill('SIGKILL');
+    await runCli(['down', '--config', config], { env });
+  }
+});
