@@ -14,6 +14,7 @@ import { lockState } from '../core/hostLock';
 import { defaultStateDir, ensureStateDir } from '../core/stateDir';
 import { Supervisor, type EngineSnapshot } from '../core/supervisor';
 import { isAlive } from '../core/platform';
+import { ENDPOINT_FORMATS, endpointVariables, formatEndpoints, type EndpointFormat } from '../core/endpoints';
 import { exitAfterFlush } from './exit';
 
 const USAGE = `Usage: engine-room <command> [options]
@@ -30,6 +31,9 @@ Commands:
       --lines N       the last N lines (default 100)
       --follow, -f    keep printing new lines
   validate            check the config; --json prints the problems as JSON
+  env [NAME...]       the running engines' URLs and ports as variables: ENGINE_<NAME>_URL, _PORT,
+                      _PORT_BLOCK, _OPENAI_BASE_URL (eval "$(engine-room env)")
+      --format F      shell (export lines, the default), dotenv or json
 
 Common options:
   --config FILE       the engines file (default: .vscode/engines.json, searched upwards from here)
@@ -75,13 +79,14 @@ async function loadOrExit(configOpt: string | undefined): Promise<EnginesConfig>
   return result.config;
 }
 
-function makeSupervisor(config: EnginesConfig, label: string): Supervisor {
+function makeSupervisor(config: EnginesConfig, label: string, orphans: 'adopt' | 'leave' = 'leave'): Supervisor {
   const stateDir = ensureStateDir(defaultStateDir());
   return new Supervisor({
     config,
     stateDir,
     ownerKind: 'cli',
     ownerLabel: `${label} (pid ${process.pid})`,
+    orphans,
     log: (level, m) => {
       if (level !== 'info') err(`engine-room: ${m}`);
     },
@@ -114,7 +119,9 @@ const COLORS = [36, 35, 33, 32, 34, 91, 96, 95, 93, 92];
 async function cmdUp(names: string[], opts: { config?: string; detach?: boolean; json?: boolean }): Promise<number> {
   const config = await loadOrExit(opts.config);
   for (const n of names) if (!config.engines.some((e) => e.name === n)) throw new UsageError(`No engine named "${n}" in ${config.file}.`);
-  const sup = makeSupervisor(config, opts.detach ? 'engine-room up --detach' : 'engine-room up');
+  // Engines of this config left by a killed `up` or a crashed window become ours (and stop with us).
+  const sup = makeSupervisor(config, opts.detach ? 'engine-room up --detach' : 'engine-room up', 'adopt');
+  if (!opts.detach) sup.watch();
   const tty = process.stdout.isTTY;
   const width = Math.max(...config.engines.map((e) => e.name.length));
   const color = new Map(config.engines.map((e, i) => [e.name, COLORS[i % COLORS.length]]));
@@ -158,7 +165,7 @@ async function cmdUp(names: string[], opts: { config?: string; detach?: boolean;
   const outcomes = await sup.start(names);
   const failed = outcomes.filter((o) => !o.ok);
   if (opts.detach) {
-    sup.detach();
+    await sup.detach();
     const snaps = sup.snapshots().filter((s) => names.length === 0 || names.includes(s.name) || failed.some((f) => f.name === s.name));
     if (opts.json) out(JSON.stringify({ ok: failed.length === 0, engines: snaps.map(engineJson) }, null, 2));
     else printStatus(snaps);
@@ -272,6 +279,27 @@ async function cmdLogs(names: string[], opts: { config?: string; lines?: string;
   return 0;
 }
 
+async function cmdEnv(names: string[], opts: { config?: string; format?: string }): Promise<number> {
+  const format = (opts.format ?? 'shell') as EndpointFormat;
+  if (!ENDPOINT_FORMATS.includes(format)) {
+    throw new UsageError(`--format must be ${ENDPOINT_FORMATS.join(', ')}; got "${opts.format}".`);
+  }
+  const config = await loadOrExit(opts.config);
+  for (const n of names) if (!config.engines.some((e) => e.name === n)) throw new UsageError(`No engine named "${n}" in ${config.file}.`);
+  const sup = makeSupervisor(config, 'engine-room env');
+  await sup.refresh();
+  const openai = new Map(config.engines.map((e) => [e.name, e.openai === true]));
+  const running = sup
+    .snapshots()
+    .filter((s) => s.pid !== null && (names.length === 0 || names.includes(s.name)))
+    .map((s) => ({ ...s, openai: openai.get(s.name) ?? false }));
+  const vars = endpointVariables(running, (name, other, prefix) =>
+    err(`engine-room: ${name} is left out: its variables would be ${prefix}_*, like those of ${other}`),
+  );
+  process.stdout.write(formatEndpoints(vars, format));
+  return 0;
+}
+
 async function cmdValidate(opts: { config?: string; json?: boolean }): Promise<number> {
   const file = opts.config ? path.resolve(opts.config) : findConfigFile(process.cwd());
   if (!file) throw new UsageError('No .vscode/engines.json found in this folder or above it; pass --config FILE.');
@@ -298,6 +326,7 @@ export async function main(argv: string[]): Promise<number> {
         all: { type: 'boolean', short: 'a' },
         lines: { type: 'string', short: 'n' },
         follow: { type: 'boolean', short: 'f' },
+        format: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -323,6 +352,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdLogs(names, o);
       case 'validate':
         return await cmdValidate(o);
+      case 'env':
+        return await cmdEnv(names, o);
       default:
         throw new UsageError(`Unknown command "${command}".`);
     }

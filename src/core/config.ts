@@ -5,7 +5,12 @@
  * 1. JSON syntax (jsonc-parser: comments and trailing commas allowed);
  * 2. structure, with the same JSON schema the editor uses (`schema/engines.schema.json`, run by ajv); ajv's
  *    raw errors are boiled down to one readable message per bad field;
- * 3. meaning: duplicate names, `dependsOn` and `${port:X}` references, cycles, variables, ports, regexes...
+ * 3. meaning: duplicate names, `dependsOn` and `${port:X}` references, cycles, variables, ports, regexes,
+ *    GPUs given to two engines...
+ *
+ * Presets (`"preset": "vllm"`, see `presets.ts`) and `gpus` are applied between passes 2 and 3: the schema
+ * checks what the user wrote, pass 3 checks and builds the expanded engine. A problem in a value the preset
+ * added is reported at the engine's `"preset"` (at `"gpus"` for the `CUDA_VISIBLE_DEVICES` it adds).
  *
  * Nothing here throws on any input: a bad config is a list of problems, never an exception.
  */
@@ -28,6 +33,9 @@ import type {
   StartLockMode,
 } from './model';
 import { classifyVariable, listVariables, unknownVariableMessage, variableText } from './variables';
+import { PRESETS, expandPreset, findFlag, gpuList, isPresetName } from './presets';
+
+export { expandPreset } from './presets';
 
 /** Larger files are refused before parsing: a config this big is a mistake, and parsing it would stall. */
 export const MAX_CONFIG_BYTES = 5 * 1024 * 1024;
@@ -677,6 +685,9 @@ interface RawEngine {
   readonly restart?: RestartPolicy['policy'] | RawRestart;
   readonly stopSignal?: NodeJS.Signals;
   readonly startLock?: StartLockMode;
+  readonly preset?: string;
+  readonly gpus?: string | number[];
+  readonly openai?: boolean;
 }
 
 interface EngineEntry {
@@ -687,6 +698,8 @@ interface EngineEntry {
   readonly name?: string;
   /** No schema error inside: `value` is a {@link RawEngine}. */
   readonly valid: boolean;
+  /** `value` with its preset and `gpus` applied (see `expandPreset`); `value` itself when not an object. */
+  readonly expanded: JsonValue;
 }
 
 /** A dependency of one engine on another, with the string node that creates it. */
@@ -960,7 +973,8 @@ class ConfigAnalysis {
     const entries: EngineEntry[] = (enginesNode.children ?? []).map((node, index) => {
       const v = values[index] ?? null;
       const name = isObject(v) && typeof v.name === 'string' ? v.name : undefined;
-      return { index, node, value: v, valid: isObject(v) && !invalid.has(index), ...(name !== undefined ? { name } : {}) };
+      const expanded = isObject(v) ? (expandPreset(v) as JsonObject) : v;
+      return { index, node, value: v, expanded, valid: isObject(v) && !invalid.has(index), ...(name !== undefined ? { name } : {}) };
     });
 
     // Names: the first engine with a name owns it.
@@ -988,6 +1002,7 @@ class ConfigAnalysis {
     }
     this.checkCycles(entries, edges);
     this.checkFixedPorts(built);
+    this.checkSharedGpus(built);
     return built.map((b) => b.spec);
   }
 
@@ -995,10 +1010,11 @@ class ConfigAnalysis {
     entry: EngineEntry,
     byName: ReadonlyMap<string, EngineEntry>,
   ): { spec: EngineSpec; edges: Edge[] } {
-    // The schema accepted this engine, so it has the RawEngine shape.
-    const raw = entry.value as unknown as RawEngine;
+    // The schema accepted this engine, so it has the RawEngine shape; presets keep that shape.
+    const raw = entry.expanded as unknown as RawEngine;
+    const user = entry.value as unknown as RawEngine;
     const base: PathSegment[] = ['engines', entry.index];
-    const nodeOf = (...keys: PathSegment[]): JsonNode => nodeAtPath(entry.node, keys) ?? entry.node;
+    const nodeOf = (...keys: PathSegment[]): JsonNode => this.originNode(entry, keys);
     const fieldError = (keys: PathSegment[], message: string): void =>
       this.error([...base, ...keys], nodeOf(...keys), message);
     const hasPort = raw.port !== undefined;
@@ -1108,7 +1124,7 @@ class ConfigAnalysis {
       else depend(target, [...base, ...keys], nodeOf(...keys));
     }
 
-    for (const { keys, node, text } of this.variableSites(raw, entry.node)) {
+    for (const { keys, node, text } of this.variableSites(raw, entry)) {
       for (const use of listVariables(text)) {
         const ref = classifyVariable(use);
         const shown = variableText(use);
@@ -1123,14 +1139,17 @@ class ConfigAnalysis {
           if (self && !hasPort) fail(`${shown} needs a "port" on this engine`);
           else if (self) continue; // same as `${port}`, not a dependency
           else if (!target) fail(`${shown}: unknown engine "${ref.engine}"${didYouMean(ref.engine, byName.keys())}`);
-          else if (!isObject(target.value) || target.value.port === undefined) {
+          else if (!isObject(target.expanded) || target.expanded.port === undefined) {
             fail(`${shown}: engine "${ref.engine}" has no "port"`);
           } else depend(target, [...base, ...keys], node);
         }
       }
     }
 
+    if (isPresetName(user.preset)) this.checkPresetPort(entry, user);
+
     const command = typeof raw.command === 'string' ? [raw.command] : [...raw.command];
+    const gpus = gpuList(raw.gpus);
     const spec: EngineSpec = {
       name: raw.name,
       ...(raw.description !== undefined ? { description: raw.description } : {}),
@@ -1149,27 +1168,106 @@ class ConfigAnalysis {
       stopSignal: raw.stopSignal ?? d.stopSignal,
       stopTimeout: duration(['stopTimeout'], raw.stopTimeout, d.stopTimeout),
       startLock,
+      ...(raw.preset !== undefined ? { preset: raw.preset } : {}),
+      ...(gpus !== undefined ? { gpus } : {}),
+      ...(raw.openai !== undefined ? { openai: raw.openai } : {}),
       range: this.nodeRange(entry.node),
     };
     return { spec, edges };
   }
 
-  /** The strings of an engine where variables are expanded, with their paths below the engine. */
-  private variableSites(raw: RawEngine, engineNode: JsonNode): Array<{ keys: PathSegment[]; node: JsonNode; text: string }> {
-    const keyPaths: PathSegment[][] = [];
-    if (typeof raw.command === 'string') keyPaths.push(['command']);
-    else raw.command.forEach((_, i) => keyPaths.push(['command', i]));
-    if (raw.cwd !== undefined) keyPaths.push(['cwd']);
-    for (const [key, v] of Object.entries(raw.env ?? {})) if (typeof v === 'string') keyPaths.push(['env', key]);
-    if (raw.envFile !== undefined) keyPaths.push(['envFile']);
-    if (raw.health?.http !== undefined) keyPaths.push(['health', 'http']);
-    raw.health?.command?.forEach((_, i) => keyPaths.push(['health', 'command', i]));
+  /**
+   * The strings of an engine where variables are expanded, with their paths below the engine: the text is
+   * the expanded engine's, the node the user's (or the origin of a value a preset added).
+   */
+  private variableSites(raw: RawEngine, entry: EngineEntry): Array<{ keys: PathSegment[]; node: JsonNode; text: string }> {
     const sites: Array<{ keys: PathSegment[]; node: JsonNode; text: string }> = [];
-    for (const keys of keyPaths) {
-      const node = nodeAtPath(engineNode, keys);
-      if (node?.type === 'string') sites.push({ keys, node, text: String(node.value) });
-    }
+    const add = (keys: PathSegment[], text: unknown): void => {
+      if (typeof text === 'string') sites.push({ keys, node: this.originNode(entry, keys), text });
+    };
+    if (typeof raw.command === 'string') add(['command'], raw.command);
+    else raw.command.forEach((arg, i) => add(['command', i], arg));
+    add(['cwd'], raw.cwd);
+    for (const [key, v] of Object.entries(raw.env ?? {})) add(['env', key], v);
+    add(['envFile'], raw.envFile);
+    add(['health', 'http'], raw.health?.http);
+    raw.health?.command?.forEach((arg, i) => add(['health', 'command', i], arg));
     return sites;
+  }
+
+  /**
+   * The node a value of the expanded engine came from: the user's own node when the user wrote it, else
+   * `gpus` for the `CUDA_VISIBLE_DEVICES` it sets, else `preset`, else the engine.
+   */
+  private originNode(entry: EngineEntry, keys: readonly PathSegment[]): JsonNode {
+    const own = nodeAtPath(entry.node, keys);
+    if (own) return own;
+    if (keys[0] === 'env' && keys[1] === 'CUDA_VISIBLE_DEVICES') {
+      const gpus = propertyNode(entry.node, 'gpus');
+      if (gpus) return gpus;
+    }
+    return propertyNode(entry.node, 'preset') ?? entry.node;
+  }
+
+  /**
+   * A preset's serving port must reach the engine: a command that sets the port flag to something else than
+   * `${port}` (or the engine's fixed port) listens where Engine Room does not probe. Warned, not refused.
+   */
+  private checkPresetPort(entry: EngineEntry, user: RawEngine): void {
+    const preset = PRESETS[user.preset as keyof typeof PRESETS];
+    const fixed = typeof user.port === 'number' ? String(user.port) : undefined;
+    const fine = (value: string): boolean =>
+      value.includes('${port}') || (fixed !== undefined && (value === fixed || value.endsWith(`:${fixed}`)));
+    const fix = `write "\${port}" there, or set "port" to that number`;
+    for (const f of preset.flags) {
+      if (!f.value.includes('${port}') || !Array.isArray(user.command)) continue;
+      const found = findFlag(user.command, [f.flag, ...(f.aliases ?? [])]);
+      if (found?.value === undefined || fine(found.value)) continue;
+      const keys: PathSegment[] = ['command', found.index + (user.command[found.index]?.includes('=') ? 0 : 1)];
+      this.warning(
+        ['engines', entry.index, ...keys],
+        this.originNode(entry, keys),
+        `the command sets ${f.flag} ${found.value} itself, but Engine Room leases and probes \${port}; ${fix}`,
+      );
+    }
+    for (const [key, value] of Object.entries(preset.env)) {
+      const own = user.env?.[key];
+      if (!value.includes('${port}') || typeof own !== 'string' || fine(own)) continue;
+      const keys: PathSegment[] = ['env', key];
+      this.warning(
+        ['engines', entry.index, ...keys],
+        this.originNode(entry, keys),
+        `${key}=${own} does not use \${port}, but Engine Room leases and probes \${port}; ${fix}`,
+      );
+    }
+  }
+
+  /**
+   * Two engines given the same GPU (by `gpus` or a literal `env.CUDA_VISIBLE_DEVICES`) share its memory; that
+   * can be meant (small models, `--gpu-memory-utilization`), so it is a warning at the later engine.
+   */
+  private checkSharedGpus(engines: ReadonlyArray<{ entry: EngineEntry; spec: EngineSpec }>): void {
+    const seen: Array<{ entry: EngineEntry; gpus: Set<string>; line: number }> = [];
+    for (const { entry, spec } of engines) {
+      const visible = spec.env.CUDA_VISIBLE_DEVICES;
+      if (visible === undefined || visible.includes('${')) continue;
+      const gpus = new Set(visible.split(',').map((g) => g.trim()).filter((g) => g !== ''));
+      if (gpus.size === 0) continue;
+      const keys: PathSegment[] = ['env', 'CUDA_VISIBLE_DEVICES'];
+      const node = this.originNode(entry, keys);
+      const field: PathSegment[] = node === propertyNode(entry.node, 'gpus') ? ['gpus'] : keys;
+      for (const other of seen) {
+        const shared = [...gpus].filter((g) => other.gpus.has(g));
+        if (shared.length === 0) continue;
+        const what = shared.length === 1 ? `GPU ${shared[0]} is` : `GPUs ${shared.join(', ')} are`;
+        this.warning(
+          ['engines', entry.index, ...field],
+          node,
+          `${what} also given to engine "${other.entry.name ?? ''}" (line ${other.line}); the two share its memory (for vLLM, lower --gpu-memory-utilization)`,
+        );
+      }
+      seen.push({ entry, gpus, line: this.line(node) });
+    }
   }
 
   /**

@@ -85,6 +85,12 @@ export interface EngineSpec {
   readonly stopSignal: NodeJS.Signals;
   readonly stopTimeout: number;
   readonly startLock: StartLockMode;
+  /** The preset the engine was written with (`vllm`, `sglang`, ...); its defaults are already applied. */
+  readonly preset?: string;
+  /** GPUs of `gpus`, normalized (`"0,1"`); the environment has them as `CUDA_VISIBLE_DEVICES` unless `env` sets that. */
+  readonly gpus?: string;
+  /** The engine serves the OpenAI API under `/v1` (presets vllm, sglang, llama.cpp, tgi, ollama, or set by the user). */
+  readonly openai?: boolean;
   /** Where the engine object starts in the file, for messages and "go to definition". */
   readonly range: SourceRange;
 }
