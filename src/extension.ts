@@ -13,11 +13,13 @@ import { readSettings } from './vscode/settings';
 import { ContextKeys } from './vscode/contextKeys';
 
 let store: EngineStore | undefined;
+let log: vscode.LogOutputChannel | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const t0 = performance.now();
-  const log = vscode.window.createOutputChannel('Engine Room', { log: true });
-  context.subscriptions.push(log);
+  // Not in context.subscriptions: VS Code disposes those right after calling deactivate(), while the
+  // engines may still be stopping and logging. deactivate() disposes it last.
+  log = vscode.window.createOutputChannel('Engine Room', { log: true });
   store = new EngineStore(log, () => readSettings());
   context.subscriptions.push(store);
 
@@ -47,5 +49,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 export async function deactivate(): Promise<void> {
   const s = store;
   store = undefined;
-  await s?.shutdown(readSettings().stopOnClose);
+  try {
+    await s?.shutdown(readSettings().stopOnClose);
+  } finally {
+    log?.dispose();
+    log = undefined;
+  }
 }

@@ -131,12 +131,39 @@ export class LogFollower {
   }
 }
 
-/** The last `n` lines of a file (no cap of our own: reads backwards in chunks). */
-export function readLastLines(file: string, n: number): string[] {
+/**
+ * The offset just after the last newline before `end`: where whole lines stop. A follower that starts
+ * there neither repeats a line nor splits one that was still being written.
+ */
+export function lineBoundary(file: string, end: number): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return 0;
+  }
+  try {
+    const chunk = 1 << 16;
+    for (let pos = end; pos > 0; ) {
+      const len = Math.min(chunk, pos);
+      pos -= len;
+      const buf = Buffer.alloc(len);
+      fs.readSync(fd, buf, 0, len, pos);
+      const i = buf.lastIndexOf(10);
+      if (i >= 0) return pos + i + 1;
+    }
+    return 0;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The last `n` lines of a file, or of its first `end` bytes (no cap of our own: reads backwards in chunks). */
+export function readLastLines(file: string, n: number, end?: number): string[] {
   if (n <= 0) return [];
   const fd = fs.openSync(file, 'r');
   try {
-    const size = fs.fstatSync(fd).size;
+    const size = end ?? fs.fstatSync(fd).size;
     const chunks: Buffer[] = [];
     let pos = size;
     let newlines = 0;

@@ -93,6 +93,8 @@ export interface StartOutcome {
   readonly ok: boolean;
   readonly state: EngineState;
   readonly reason?: string;
+  /** The start was cancelled (by the caller or a stop), which is not a failure to report. */
+  readonly cancelled?: boolean;
 }
 
 /** First delay of the health poll while starting; it grows by half each time up to START_POLL_MAX. */
@@ -174,6 +176,7 @@ export class Supervisor {
   private pumping = false;
   private disposed = false;
   private watchTimer: NodeJS.Timeout | undefined;
+  private watchGeneration = 0;
   /** Who held the engines' ports at the last /proc pass. */
   private ownership: { at: number; holders: Map<number, PortHolder[]> } | undefined;
 
@@ -244,8 +247,9 @@ export class Supervisor {
       signal: rt.signal,
       pid: rt.pid,
       pgid: rt.proc?.record.pgid ?? ext?.engine?.pgid ?? null,
-      ports: { ...(ext ? ext.ports : rt.ports) },
-      portBlock: ext ? ext.portBlock : rt.portBlock,
+      // Ports belong to a running engine: a stopped or failed one has none to show or open.
+      ports: ext ? { ...ext.ports } : rt.proc ? { ...rt.ports } : {},
+      portBlock: ext ? ext.portBlock : rt.proc ? rt.portBlock : null,
       health: rt.health,
       healthHistory: [...rt.history],
       owner: ownerRec
@@ -311,7 +315,8 @@ export class Supervisor {
       const lease = data.leases.find((l) => l.key === rt.key && l.engine !== null);
       if (lease?.engine && engineIsLive(lease.engine)) {
         rt.external = lease;
-        if (isOrphan(lease) && this.opts.orphans && this.opts.orphans !== 'leave') {
+        // Adopting probes the engine: not on a registry-only refresh (an untrusted workspace).
+        if (probe && isOrphan(lease) && this.opts.orphans && this.opts.orphans !== 'leave') {
           probes.push(this.reconcile(rt, lease, this.opts.orphans));
           continue;
         }
@@ -381,16 +386,24 @@ export class Supervisor {
   }
 
   /** Polls the registry and probes other owners' engines every `intervalMs` until disposed. */
-  watch(intervalMs = 2000): void {
-    if (this.watchTimer) return;
+  watch(intervalMs = 2000, probe = true): void {
+    this.unwatch();
+    const generation = ++this.watchGeneration;
     const tick = () => {
-      void this.refresh()
+      void this.refresh(probe)
         .catch((e) => this.log('warn', `refresh failed: ${errorMessage(e)}`))
         .finally(() => {
-          if (!this.disposed && this.watchTimer) this.watchTimer = setTimeout(tick, intervalMs);
+          if (!this.disposed && this.watchGeneration === generation) this.watchTimer = setTimeout(tick, intervalMs);
         });
     };
     this.watchTimer = setTimeout(tick, 0);
+  }
+
+  /** Stops the polling of watch(). */
+  unwatch(): void {
+    this.watchGeneration++;
+    if (this.watchTimer) clearTimeout(this.watchTimer);
+    this.watchTimer = undefined;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -456,7 +469,7 @@ export class Supervisor {
       if (!lease) return { name, ok: false, state: rt.state, reason: rt.reason ?? 'stopped elsewhere' };
       const by = `started by ${lease.owner.label}`;
       if (rt.state === 'healthy') return { name, ok: true, state: 'healthy', reason: `already running, ${by}` };
-      if (signal?.aborted) return { name, ok: false, state: rt.state, reason: 'start cancelled' };
+      if (signal?.aborted) return { name, ok: false, state: rt.state, reason: 'start cancelled', cancelled: true };
       if (Date.now() > deadline) return { name, ok: false, state: rt.state, reason: `${rt.state}, ${by}, not healthy within ${rt.spec.startTimeout / 1000} s` };
       await sleep(delay, signal);
       delay = Math.min(delay * 1.5, 1000);
@@ -498,7 +511,7 @@ export class Supervisor {
 
   private cancelled(rt: Runtime): StartOutcome {
     if (rt.state !== 'stopped' && rt.state !== 'stopping') this.set(rt, { state: 'stopped', reason: 'start cancelled' });
-    return { name: rt.spec.name, ok: false, state: rt.state, reason: 'start cancelled' };
+    return { name: rt.spec.name, ok: false, state: rt.state, reason: 'start cancelled', cancelled: true };
   }
 
   /** Resolves true once the engine is healthy, false if it fails, stops or the signal fires. */

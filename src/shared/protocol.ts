@@ -23,6 +23,8 @@ export interface PanelEngine {
   readonly restarts: number;
   readonly owner: string | null;
   readonly ownedHere: boolean;
+  /** Something to stop: a process, a start under way, or a scheduled restart. */
+  readonly running: boolean;
 }
 
 export interface PanelLock {

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { EngineSnapshot, StartOutcome } from '../core/supervisor';
 import { errorMessage } from '../core/errors';
 import { CONFIG_RELATIVE, engineLabel, type EngineRef, type EngineStore, type FolderEngines } from './engineStore';
-import { engineUrl, portsText, stateCodicon, stateLabel } from './present';
+import { engineUrl, isRunning, portsText, stateCodicon, stateLabel } from './present';
 import { isEngineNode } from './tree';
 import type { LogTerminals } from './logTerminal';
 import { PANEL_VIEW_ID } from './panel';
@@ -29,8 +29,8 @@ export class Commands {
     return [
       r('engineRoom.startAll', () => this.startAll()),
       r('engineRoom.stopAll', () => this.stopAll()),
-      r('engineRoom.engine.start', (n, ns) => this.withEngines(n, ns, 'Start which engine?', (s) => s.state === 'stopped' || s.state === 'failed', (refs) => this.start(refs))),
-      r('engineRoom.engine.stop', (n, ns) => this.withEngines(n, ns, 'Stop which engine?', (s) => s.state !== 'stopped' && s.state !== 'failed', (refs) => this.stop(refs))),
+      r('engineRoom.engine.start', (n, ns) => this.withEngines(n, ns, 'Start which engine?', (s) => !isRunning(s), (refs) => this.start(refs))),
+      r('engineRoom.engine.stop', (n, ns) => this.withEngines(n, ns, 'Stop which engine?', isRunning, (refs) => this.stop(refs))),
       r('engineRoom.engine.restart', (n, ns) => this.withEngines(n, ns, 'Restart which engine?', () => true, (refs) => this.restart(refs))),
       r('engineRoom.engine.showLog', (n, ns) => this.withEngines(n, ns, 'Show the log of which engine?', () => true, (refs) => refs.forEach((x) => this.showLog(x)))),
       r('engineRoom.engine.copyUrl', (n, ns) => this.withEngines(n, ns, 'Copy the URL of which engine?', (s) => !!engineUrl(s), (refs) => this.copyUrl(refs))),
@@ -123,7 +123,32 @@ export class Commands {
 
   /** Starts with a cancellable progress notification that follows each engine's state. */
   private async startIn(jobs: Array<{ folder: FolderEngines; names: string[] }>): Promise<void> {
-    const outcomes = await vscode.window.withProgress(
+    jobs = jobs.filter((j) => j.folder.supervisor);
+    for (const j of jobs) {
+      if (j.folder.problems.some((p) => p.severity === 'error')) {
+        void vscode.window.showWarningMessage(`${CONFIG_RELATIVE} of ${j.folder.folder.name} has problems: starting the engines of its last valid version.`, 'Show Problems').then((c) => c && vscode.commands.executeCommand('workbench.actions.view.problems'));
+      }
+    }
+    let outcomes: Array<{ folder: FolderEngines; results: StartOutcome[] }>;
+    try {
+      outcomes = await this.startWithProgress(jobs);
+    } catch (e) {
+      // An engine renamed or removed since it was shown, a folder closed: say so, with the log at hand.
+      this.log.error(`start failed: ${errorMessage(e)}`);
+      void vscode.window.showErrorMessage(`Engine Room: ${errorMessage(e)}`, 'Show Log').then((c) => c && this.log.show());
+      return;
+    }
+    const failed: Array<{ folder: FolderEngines; o: StartOutcome }> = [];
+    for (const { folder, results } of outcomes) for (const o of results) if (!o.ok && !o.cancelled) failed.push({ folder, o });
+    for (const { folder, o } of failed) {
+      const ref = this.store.engines(folder).find((r) => r.name === o.name);
+      this.log.error(`[${folder.folder.name}] ${o.name} failed: ${o.reason ?? o.state}`);
+      void vscode.window.showErrorMessage(`Engine "${o.name}" failed: ${o.reason ?? o.state}`, 'Show Log').then((c) => c && ref && this.showLog(ref));
+    }
+  }
+
+  private startWithProgress(jobs: Array<{ folder: FolderEngines; names: string[] }>): Thenable<Array<{ folder: FolderEngines; results: StartOutcome[] }>> {
+    return vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'Engine Room', cancellable: true },
       async (progress, token) => {
         const abort = new AbortController();
@@ -136,27 +161,19 @@ export class Commands {
         );
         try {
           progress.report({ message: 'starting...' });
-          const results = await Promise.all(jobs.map(async (j) => ({ folder: j.folder, results: await j.folder.supervisor!.start(j.names, abort.signal) })));
-          return results;
+          return await Promise.all(jobs.map(async (j) => ({ folder: j.folder, results: await j.folder.supervisor!.start(j.names, abort.signal) })));
         } finally {
           offs.forEach((off) => off());
           sub.dispose();
         }
       },
     );
-    const failed: Array<{ folder: FolderEngines; o: StartOutcome }> = [];
-    for (const { folder, results } of outcomes) for (const o of results) if (!o.ok && o.reason !== 'start cancelled') failed.push({ folder, o });
-    for (const { folder, o } of failed) {
-      const ref = this.store.engines(folder).find((r) => r.name === o.name);
-      this.log.error(`[${folder.folder.name}] ${o.name} failed: ${o.reason ?? o.state}`);
-      void vscode.window.showErrorMessage(`Engine "${o.name}" failed: ${o.reason ?? o.state}`, 'Show Log').then((c) => c && ref && this.showLog(ref));
-    }
   }
 
   async stopAll(): Promise<void> {
     const refs = this.store.engines().filter((r) => {
       const s = this.store.snapshot(r);
-      return s && s.state !== 'stopped' && s.state !== 'failed';
+      return s !== undefined && isRunning(s);
     });
     if (refs.length === 0) {
       void vscode.window.setStatusBarMessage('Engine Room: no engine is running', 3000);
@@ -166,14 +183,15 @@ export class Commands {
   }
 
   async stop(refs: EngineRef[]): Promise<void> {
-    await vscode.window.withProgress({ location: { viewId: 'engineRoom.engines' }, title: 'Stopping engines' }, async () => {
+    const names = refs.map((r) => r.name).join(', ');
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Stopping ${names}` }, async () => {
       const byFolder = new Map<FolderEngines, string[]>();
       for (const r of refs) byFolder.set(r.folder, [...(byFolder.get(r.folder) ?? []), r.name]);
       await Promise.all(
         [...byFolder].map(([f, names]) =>
           f.supervisor?.stop(names).catch((e) => {
             this.log.error(`stop failed: ${errorMessage(e)}`);
-            void vscode.window.showErrorMessage(`Engine Room: could not stop ${names.join(', ')}: ${errorMessage(e)}`);
+            void vscode.window.showErrorMessage(`Engine Room: could not stop ${names.join(', ')}: ${errorMessage(e)}`, 'Show Log').then((c) => c && this.log.show());
           }),
         ),
       );
@@ -198,8 +216,11 @@ export class Commands {
       void vscode.window.showInformationMessage('That engine has no port yet: start it first.');
       return;
     }
-    await vscode.env.clipboard.writeText(urls.join('\n'));
-    void vscode.window.setStatusBarMessage(`Copied ${urls.join(', ')}`, 3000);
+    // Under Remote-SSH, in a container or in a browser, 127.0.0.1 is the remote machine: let VS Code
+    // forward the port and give the URL that works where the user is.
+    const external = await Promise.all(urls.map(async (u) => (await vscode.env.asExternalUri(vscode.Uri.parse(u))).toString(true)));
+    await vscode.env.clipboard.writeText(external.join('\n'));
+    void vscode.window.setStatusBarMessage(`Copied ${external.join(', ')}`, 3000);
   }
 
   private async openInBrowser(refs: EngineRef[]): Promise<void> {
@@ -219,7 +240,7 @@ export class Commands {
     if (url) await vscode.env.openExternal(vscode.Uri.parse(url));
   }
 
-  /** Opens `.vscode/engines.json`, creating it from a template after asking when it does not exist. */
+  /** Opens `.vscode/engines.json`, creating it from a template (one engine, a commented vLLM example) when it does not exist. */
   async openConfig(): Promise<void> {
     const folders = vscode.workspace.workspaceFolders ?? [];
     if (folders.length === 0) {

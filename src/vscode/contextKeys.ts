@@ -1,6 +1,7 @@
 /** Context keys for `when` clauses, set only when their value changes. */
 import * as vscode from 'vscode';
 import type { EngineStore } from './engineStore';
+import { isRunning } from './present';
 
 export class ContextKeys implements vscode.Disposable {
   private readonly values = new Map<string, unknown>();
@@ -24,10 +25,10 @@ export class ContextKeys implements vscode.Disposable {
   private update(): void {
     const configured = this.store.configured();
     this.set('engineRoom.hasConfig', configured.length > 0);
-    this.set('engineRoom.loaded', true);
+    this.set('engineRoom.loaded', this.store.initialized);
     const running = this.store.engines().some((r) => {
       const s = this.store.snapshot(r);
-      return s && s.state !== 'stopped' && s.state !== 'failed';
+      return s !== undefined && isRunning(s);
     });
     this.set('engineRoom.anyRunning', running);
   }

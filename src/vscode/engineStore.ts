@@ -41,6 +41,8 @@ export class EngineStore implements vscode.Disposable {
   private readonly diagnostics: vscode.DiagnosticCollection;
   private readonly refs = new Map<string, EngineRef>();
   private reloadTimers = new Map<string, NodeJS.Timeout>();
+  private readonly reloading = new Map<FolderEngines, Promise<void>>();
+  private shuttingDown = false;
 
   /** One engine's state, health or ports changed. */
   readonly onDidChangeEngine = this.engineChanged.event;
@@ -63,8 +65,12 @@ export class EngineStore implements vscode.Disposable {
       watcher.onDidDelete((u) => this.scheduleReload(u)),
       vscode.workspace.onDidChangeWorkspaceFolders(() => void this.syncFolders()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.startWatching()),
+      vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('engineRoom.refreshInterval') && this.startWatching()),
     );
   }
+
+  /** True once every folder's config has been read (the welcome view waits for it). */
+  initialized = false;
 
   get stateDir(): string {
     return defaultStateDir();
@@ -73,6 +79,8 @@ export class EngineStore implements vscode.Disposable {
   /** Loads every folder's config. */
   async init(): Promise<void> {
     await this.syncFolders();
+    this.initialized = true;
+    this.structureChanged.fire();
   }
 
   list(): FolderEngines[] {
@@ -80,9 +88,13 @@ export class EngineStore implements vscode.Disposable {
     return [...this.folders.values()].sort((a, b) => order.indexOf(a.folder.uri.toString()) - order.indexOf(b.folder.uri.toString()));
   }
 
-  /** Folders whose config exists (valid or not). */
+  /** Folders whose config exists (valid or not), or whose engines still run after it was deleted. */
   configured(): FolderEngines[] {
-    return this.list().filter((f) => f.exists);
+    return this.list().filter((f) => f.exists || this.anyRunning(f));
+  }
+
+  private anyRunning(f: FolderEngines): boolean {
+    return !!f.supervisor && f.supervisor.snapshots().some((s) => s.pid !== null || s.nextRestartAt !== null || s.state === 'waiting' || s.state === 'starting' || s.state === 'stopping');
   }
 
   engines(folder?: FolderEngines): EngineRef[] {
@@ -142,12 +154,24 @@ export class EngineStore implements vscode.Disposable {
     );
   }
 
-  /** Re-reads one folder's config; a valid one updates (or creates) its supervisor. */
-  async reload(f: FolderEngines, fire = true): Promise<void> {
+  /** Re-reads one folder's config; a valid one updates (or creates) its supervisor. Serialised per folder. */
+  reload(f: FolderEngines, fire = true): Promise<void> {
+    const previous = this.reloading.get(f) ?? Promise.resolve();
+    const next = previous.then(() => this.reloadNow(f, fire)).catch((e) => this.log.error(`[${f.folder.name}] reload failed: ${errorMessage(e)}`));
+    this.reloading.set(f, next);
+    return next;
+  }
+
+  private async reloadNow(f: FolderEngines, fire: boolean): Promise<void> {
+    // The folder was removed, or the window is closing, while this reload waited.
+    if (this.shuttingDown || this.folders.get(f.folder.uri.toString()) !== f) return;
     if (f.configUri.scheme !== 'file') return;
     const missing = !fs.existsSync(f.configUri.fsPath);
     const result: LoadResult = missing ? { problems: [] } : await loadConfig(f.configUri.fsPath);
+    if (this.shuttingDown) return;
     f.exists = !missing;
+    // The file is gone: keep the supervisor only while its engines still run (they stay visible).
+    if (missing && f.supervisor && !this.anyRunning(f)) await this.release(f, false);
     f.problems = result.problems;
     this.diagnostics.set(f.configUri, f.problems.map(toDiagnostic));
     if (result.config) {
@@ -161,7 +185,13 @@ export class EngineStore implements vscode.Disposable {
             ownerKind: 'vscode',
             ownerLabel: `VS Code window (pid ${process.pid})`,
             orphans: this.settings().orphans,
-            log: (level, m) => this.log[level](`[${f.folder.name}] ${m}`),
+            log: (level, m) => {
+              try {
+                this.log[level](`[${f.folder.name}] ${m}`);
+              } catch {
+                // the channel is closed while the window shuts down
+              }
+            },
           });
         } catch (e) {
           this.log.error(`[${f.folder.name}] ${errorMessage(e)}`);
@@ -170,7 +200,7 @@ export class EngineStore implements vscode.Disposable {
         }
         const sup = f.supervisor;
         sup.on('change', (s) => this.engineChanged.fire(this.ref(f, s.name)));
-        if (vscode.workspace.isTrusted) sup.watch(this.settings().refreshInterval);
+        this.watch(sup);
       }
       this.log.info(`[${f.folder.name}] loaded ${result.config.engines.length} engine(s) from ${f.configUri.fsPath}`);
     } else if (!missing) {
@@ -179,9 +209,17 @@ export class EngineStore implements vscode.Disposable {
     if (fire) this.structureChanged.fire();
   }
 
-  /** After trust is granted: follow engines that other windows and the CLI run. */
+  /**
+   * Follows the engines that other windows and the CLI run. Untrusted: the registry only, no health
+   * probes (a `command` probe would run a workspace command), so running engines can still be stopped.
+   */
+  private watch(sup: Supervisor): void {
+    sup.watch(this.settings().refreshInterval, vscode.workspace.isTrusted);
+  }
+
+  /** After trust is granted or the interval changed. */
   private startWatching(): void {
-    for (const f of this.folders.values()) f.supervisor?.watch(this.settings().refreshInterval);
+    for (const f of this.folders.values()) if (f.supervisor) this.watch(f.supervisor);
     this.structureChanged.fire();
   }
 
@@ -198,6 +236,7 @@ export class EngineStore implements vscode.Disposable {
    * and resolves when they are gone: `deactivate()` returns this.
    */
   async shutdown(stopEngines: boolean): Promise<void> {
+    this.shuttingDown = true;
     for (const t of this.reloadTimers.values()) clearTimeout(t);
     await Promise.all([...this.folders.values()].map((f) => this.release(f, stopEngines)));
   }

@@ -4,9 +4,10 @@
  */
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
-import { LogFollower, fileSize, readLastLines } from '../core/logs';
+import { LogFollower, fileSize, lineBoundary, readLastLines } from '../core/logs';
 
-const BACKLOG_LINES = 5000;
+/** The terminal's default scrollback: more would scroll out of reach (the whole log is in the file). */
+const BACKLOG_LINES = 1000;
 
 export class LogTerminals implements vscode.Disposable {
   private readonly open = new Map<string, vscode.Terminal>();
@@ -33,9 +34,10 @@ export class LogTerminals implements vscode.Disposable {
       onDidWrite: write.event,
       open: () => {
         write.fire(`\x1b[2m── ${logFile} ──\x1b[0m\r\n`);
-        const from = fileSize(logFile);
+        // Whole lines up to now from the file, then the follower from exactly there.
+        const from = lineBoundary(logFile, fileSize(logFile));
         if (fs.existsSync(logFile)) {
-          for (const line of readLastLines(logFile, BACKLOG_LINES)) write.fire(line + '\r\n');
+          write.fire(readLastLines(logFile, BACKLOG_LINES, from).map((l) => l + '\r\n').join(''));
         } else {
           write.fire('\x1b[2m(no log yet: the engine has not been started)\x1b[0m\r\n');
         }

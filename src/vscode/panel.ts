@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { isWebviewMessage, type HostMessage, type PanelEngine, type WebviewMessage } from '../shared/protocol';
 import type { EngineSnapshot } from '../core/supervisor';
 import type { EngineStore } from './engineStore';
-import { browsableHost } from './present';
+import { browsableHost, isRunning } from './present';
 
 export const PANEL_VIEW_ID = 'engineRoom.panel';
 
@@ -64,7 +64,9 @@ export class EnginesPanel implements vscode.WebviewViewProvider, vscode.Disposab
 <script nonce="${nonce}" src="${js}"></script>
 </body>
 </html>`;
-    this.disposables.push(
+    // Per view: VS Code resolves the view again after it was disposed (moved, closed and reopened).
+    const viewDisposables: vscode.Disposable[] = [];
+    viewDisposables.push(
       view.webview.onDidReceiveMessage((m: unknown) => {
         if (!isWebviewMessage(m)) return;
         if (m.type === 'ready') {
@@ -75,14 +77,19 @@ export class EnginesPanel implements vscode.WebviewViewProvider, vscode.Disposab
         }
       }),
       view.onDidChangeVisibility(() => view.visible && this.post()),
-      view.onDidDispose(() => {
-        this.view = undefined;
-        this.ready = false;
-      }),
     );
     // The uptime column moves on its own: refresh it while the panel is visible.
     const tick = setInterval(() => view.visible && this.post(), 5000);
-    this.disposables.push({ dispose: () => clearInterval(tick) });
+    viewDisposables.push({ dispose: () => clearInterval(tick) });
+    const disposeView = { dispose: () => viewDisposables.splice(0).forEach((d) => d.dispose()) };
+    this.disposables.push(disposeView);
+    view.onDidDispose(() => {
+      if (this.view === view) {
+        this.view = undefined;
+        this.ready = false;
+      }
+      disposeView.dispose();
+    });
   }
 
   private schedule(): void {
@@ -144,5 +151,6 @@ function toPanelEngine(s: EngineSnapshot, folder: string): PanelEngine {
     restarts: s.restarts,
     owner: s.owner ? (s.owner.self ? 'this window' : `${s.owner.label}${s.owner.alive ? '' : ' (exited)'}`) : null,
     ownedHere: s.owner?.self ?? false,
+    running: isRunning(s),
   };
 }

@@ -54,3 +54,11 @@ export function engineUrl(s: Pick<EngineSnapshot, 'ports' | 'host'>): string | u
 export function browsableHost(host: string): string {
   return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
 }
+
+/**
+ * Something to stop: a process runs, a start is under way, or a restart is scheduled after a crash
+ * (state `failed` with `nextRestartAt`).
+ */
+export function isRunning(s: Pick<EngineSnapshot, 'state' | 'pid' | 'nextRestartAt'>): boolean {
+  return s.pid !== null || s.nextRestartAt !== null || s.state === 'waiting' || s.state === 'starting' || s.state === 'stopping';
+}

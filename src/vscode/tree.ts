@@ -3,9 +3,9 @@
  * refreshes, and only the engine that changed is redrawn.
  */
 import * as vscode from 'vscode';
-import type { EngineSnapshot, EngineState } from '../core/supervisor';
+import type { EngineSnapshot } from '../core/supervisor';
 import { configDisplayPath, type EngineRef, type EngineStore, type FolderEngines } from './engineStore';
-import { formatDuration, portsText, stateIcon, stateLabel, engineUrl } from './present';
+import { engineUrl, formatDuration, isRunning, portsText, stateIcon, stateLabel } from './present';
 
 export type TreeNode =
   | { readonly kind: 'folder'; readonly folder: FolderEngines }
@@ -18,7 +18,7 @@ export function isEngineNode(n: unknown): n is { kind: 'engine'; ref: EngineRef 
 }
 
 export class EnginesTree implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<TreeNode | undefined | void>();
+  private readonly changed = new vscode.EventEmitter<TreeNode | TreeNode[] | undefined | void>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly nodes = new Map<string, TreeNode>();
   private readonly folderNodes = new Map<string, TreeNode>();
@@ -30,8 +30,10 @@ export class EnginesTree implements vscode.TreeDataProvider<TreeNode>, vscode.Di
       store.onDidChangeStructure(() => this.changed.fire()),
       store.onDidChangeEngine((ref) => {
         const node = this.nodes.get(ref.key);
-        // Fire for that engine only; an engine we have not shown yet needs a full redraw.
-        this.changed.fire(node ?? undefined);
+        // Fire for that engine only (and its folder's "x/y healthy"); one not shown yet needs a full redraw.
+        if (!node) return this.changed.fire();
+        const folder = this.store.configured().length > 1 ? this.folderNodes.get(ref.folder.folder.uri.toString()) : undefined;
+        this.changed.fire(folder ? [node, folder] : node);
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed.fire()),
     );
@@ -129,7 +131,6 @@ export class EnginesTree implements vscode.TreeDataProvider<TreeNode>, vscode.Di
     item.tooltip = tooltip(s);
     item.contextValue = contextValue(s);
     item.accessibilityInformation = { label: `${ref.name}, ${stateLabel(s)}${ports ? `, ${ports}` : ''}`, role: 'treeitem' };
-    item.command = { command: 'engineRoom.engine.showLog', title: 'Show Engine Log', arguments: [{ kind: 'engine', ref }] };
     return item;
   }
 
@@ -140,8 +141,7 @@ export class EnginesTree implements vscode.TreeDataProvider<TreeNode>, vscode.Di
 
 /** `engine.<state>` plus `.http` when it serves HTTP: the menus' `when` clauses match on it. */
 export function contextValue(s: EngineSnapshot): string {
-  const running: EngineState[] = ['healthy', 'unhealthy', 'starting', 'waiting', 'stopping'];
-  const parts = [`engine.${s.state}`, running.includes(s.state) ? 'running' : 'idle'];
+  const parts = [`engine.${s.state}`, isRunning(s) ? 'running' : 'idle'];
   if (engineUrl(s) && s.probe === 'http') parts.push('http');
   return parts.join('.');
 }

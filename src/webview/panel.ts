@@ -119,7 +119,7 @@ function row(e: PanelEngine, trusted: boolean, multiFolder: boolean): HTMLTableR
   tr.appendChild(el('td', 'restarts', String(e.restarts)));
   tr.appendChild(el('td', 'owner', e.owner ?? '–'));
   const actions = el('td', 'actions');
-  const running = e.state !== 'stopped' && e.state !== 'failed';
+  const running = e.running;
   if (!running && trusted) actions.appendChild(actionButton(e, 'start', 'Start', '▶'));
   if (running) actions.appendChild(actionButton(e, 'stop', 'Stop', '■'));
   if (running && trusted) actions.appendChild(actionButton(e, 'restart', 'Restart', '↻'));
@@ -128,8 +128,27 @@ function row(e: PanelEngine, trusted: boolean, multiFolder: boolean): HTMLTableR
   return tr;
 }
 
+/** What has the keyboard focus, so a redraw can give it back (updates come every few seconds). */
+function focusKey(): string | undefined {
+  const a = document.activeElement as HTMLElement | null;
+  if (!a || !a.dataset.key) return undefined;
+  return `${a.dataset.key}|${a.dataset.action ?? ''}|${a.dataset.port ?? ''}`;
+}
+
+function restoreFocus(key: string | undefined): void {
+  if (!key) return;
+  for (const el of document.querySelectorAll<HTMLElement>('[data-key]')) {
+    if (`${el.dataset.key}|${el.dataset.action ?? ''}|${el.dataset.port ?? ''}` === key) {
+      el.focus();
+      return;
+    }
+  }
+}
+
 function render(m: HostMessage): void {
+  const focused = focusKey();
   tbody.replaceChildren(...m.engines.map((e) => row(e, m.trusted, m.multiFolder)));
+  restoreFocus(focused);
   table.hidden = m.engines.length === 0;
   emptyEl.hidden = m.engines.length > 0;
   const parts: string[] = [];
@@ -137,7 +156,9 @@ function render(m: HostMessage): void {
   if (m.lock.holder) parts.push(`Start lock: held by ${m.lock.holder.label} for ${m.lock.holder.engines.join(', ')}.`);
   else parts.push('Start lock: free.');
   if (m.lock.queue.length > 0) parts.push(`Waiting: ${m.lock.queue.map((w) => `${w.engine} (pid ${w.pid})`).join(', ')}.`);
-  lockEl.textContent = parts.join(' ');
+  // Only on a change: the line is a live region, and a screen reader would read it out again.
+  const text = parts.join(' ');
+  if (lockEl.textContent !== text) lockEl.textContent = text;
   lockEl.className = `lock${m.lock.holder ? ' held' : ''}${m.trusted ? '' : ' untrusted'}`;
 }
 

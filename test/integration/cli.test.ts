@@ -223,7 +223,7 @@ test('(integration) a foreground `up` whose engine is stopped by `down` in anoth
   const code = await exitCode(up.child);
   assert.equal(code, 0, up.output());
   assert.doesNotMatch(up.output(), /w: failed/);
-  assert.match(up.output(), /w: stopped \[\d+\] - stopped by engine-room down \(pid \d+\)/);
+  assert.match(up.output(), /w: stopped - stopped by engine-room down \(pid \d+\)/);
 });
 
 test('(integration) engines of a CLI killed with SIGKILL are adopted by the next `up` (and stop with it); `up --detach` engines are left alone', async () => {
