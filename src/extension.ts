@@ -11,6 +11,7 @@ import { LogTerminals } from './vscode/logTerminal';
 import { Commands } from './vscode/commands';
 import { readSettings } from './vscode/settings';
 import { ContextKeys } from './vscode/contextKeys';
+import { EnvFileWriter } from './vscode/envFile';
 
 let store: EngineStore | undefined;
 let log: vscode.LogOutputChannel | undefined;
@@ -39,6 +40,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     panel,
     contextKeys,
     new EnginesStatusBar(store),
+    new EnvFileWriter(store, () => readSettings().writeEnvFile, log),
     vscode.window.registerWebviewViewProvider(PANEL_VIEW_ID, panel, { webviewOptions: { retainContextWhenHidden: false } }),
     ...commands.register(),
   );

@@ -121,3 +121,37 @@ export async function probeOnce(probe: HealthProbe, ctx: ProbeContext): Promise<
   const detail = outcome === true ? (probe.kind === 'http' ? 'HTTP ok' : 'ok') : outcome;
   return { ok: outcome === true, latencyMs, at: Date.now(), detail };
 }
+
+/**
+ * The model ids an OpenAI-compatible server serves (`GET /v1/models`), or undefined when it does not
+ * answer that way. Never throws.
+ */
+export function fetchModels(host: string, port: number, timeoutMs: number): Promise<string[] | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get(httpUrl(host, port, '/v1/models'), { timeout: timeoutMs, agent: false }, (res) => {
+      if ((res.statusCode ?? 0) !== 200) {
+        res.resume();
+        return resolve(undefined);
+      }
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        body += d;
+        if (body.length > 1 << 20) req.destroy();
+      });
+      res.on('end', () => {
+        try {
+          const data = (JSON.parse(body) as { data?: unknown }).data;
+          resolve(Array.isArray(data) ? data.map((m) => (m as { id?: unknown }).id).filter((id): id is string => typeof id === 'string') : undefined);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(undefined);
+    });
+    req.on('error', () => resolve(undefined));
+  });
+}

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { EngineSpec, EnginesConfig } from './model';
 import { EngineRoomError, errorMessage, isEngineRoomError, type EngineRoomErrorCode } from './errors';
 import { EngineProcess, engineIsLive, stopTree } from './engineProcess';
-import { probeOnce, tcpProbe, type HealthResult } from './health';
+import { fetchModels, probeOnce, tcpProbe, type HealthResult } from './health';
 import { StartLock, lockState, type LockWaitInfo } from './hostLock';
 import { prepareLaunch, type Launch } from './launch';
 import { appendLogNote, fileSize, LogFollower, logFileFor } from './logs';
@@ -68,6 +68,10 @@ export interface EngineSnapshot {
   readonly lockWait?: LockWaitInfo;
   /** The last log lines when it failed. */
   readonly lastLines?: readonly string[];
+  /** It serves the OpenAI API under /v1 (from its preset). */
+  readonly openai: boolean;
+  /** The model ids it serves (`/v1/models`), once healthy; OpenAI-compatible engines only. */
+  readonly models?: readonly string[];
 }
 
 export interface SupervisorOptions {
@@ -150,6 +154,9 @@ class Runtime {
   gone: Promise<void> | undefined;
   /** Ports that failed with EADDRINUSE in this start: avoid them on retry. */
   avoid = new Set<number>();
+  /** Served model ids of an OpenAI-compatible engine, asked once it is healthy. */
+  models: string[] | undefined;
+  modelsAsked = false;
 
   constructor(
     public spec: EngineSpec,
@@ -262,6 +269,8 @@ export class Supervisor {
       logFile: ext?.logFile ?? rt.logFile,
       lockWait: rt.lockWait,
       lastLines: rt.lastLines,
+      openai: rt.spec.openai ?? false,
+      models: rt.models,
     };
   }
 
@@ -297,7 +306,24 @@ export class Supervisor {
 
   private emit(rt: Runtime): void {
     if (this.disposed) return;
+    if (rt.state === 'healthy') this.askModels(rt);
+    else if (rt.state === 'stopped' || rt.state === 'failed') {
+      rt.models = undefined;
+      rt.modelsAsked = false;
+    }
     this.events.emit('change', this.snapshot(rt.spec.name));
+  }
+
+  /** Once per run of a healthy OpenAI-compatible engine: which models it serves. */
+  private askModels(rt: Runtime): void {
+    const port = rt.external?.ports.port ?? rt.ports.port;
+    if (!rt.spec.openai || rt.modelsAsked || port === undefined) return;
+    rt.modelsAsked = true;
+    void fetchModels(rt.spec.host, port, rt.spec.health.timeout).then((models) => {
+      if (!models || rt.state === 'stopped' || rt.state === 'failed') return;
+      rt.models = models;
+      this.emit(rt);
+    });
   }
 
   // ---------------------------------------------------------------------------------------------

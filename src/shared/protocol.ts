@@ -25,6 +25,8 @@ export interface PanelEngine {
   readonly ownedHere: boolean;
   /** Something to stop: a process, a start under way, or a scheduled restart. */
   readonly running: boolean;
+  /** Models served (OpenAI-compatible engines), when known. */
+  readonly models: readonly string[] | null;
 }
 
 export interface PanelLock {

@@ -13,7 +13,8 @@ import { engineUrl, isRunning, portsText, stateCodicon, stateLabel } from './pre
 import { isEngineNode } from './tree';
 import type { LogTerminals } from './logTerminal';
 import { PANEL_VIEW_ID } from './panel';
-import { CONFIG_TEMPLATE } from './template';
+import { CONFIG_TEMPLATE, presetTemplate } from './template';
+import { PRESET_NAMES } from '../core/presets';
 
 type Picker = (s: EngineSnapshot) => boolean;
 
@@ -39,6 +40,10 @@ export class Commands {
       r('engineRoom.openConfig', () => this.openConfig()),
       r('engineRoom.createConfig', () => this.openConfig()),
       r('engineRoom.refresh', () => this.refresh()),
+      // For launch.json and tasks.json: "${command:engineRoom.port}" or an input of type "command"
+      // with "args": "policy". They return a string, or undefined (which cancels the launch).
+      r('engineRoom.port', (arg) => this.endpointOf(arg, (s) => (s.ports.port === undefined ? undefined : String(s.ports.port)))),
+      r('engineRoom.url', (arg) => this.endpointOf(arg, (s) => engineUrl(s))),
     ];
   }
 
@@ -231,6 +236,21 @@ export class Commands {
     }
   }
 
+  /** The port or URL of a running engine named by `arg` (a name, `{ engine }`, or nothing: a quick pick). */
+  private async endpointOf(arg: unknown, get: (s: EngineSnapshot) => string | undefined): Promise<string | undefined> {
+    const name = typeof arg === 'string' ? arg : typeof arg === 'object' && arg !== null && typeof (arg as { engine?: unknown }).engine === 'string' ? (arg as { engine: string }).engine : undefined;
+    let ref = name ? (this.store.find(name) ?? this.store.engines().find((r) => r.name === name)) : undefined;
+    if (!name) ref = await this.pick('Which engine?', (s) => s.pid !== null);
+    if (!ref) {
+      if (name) void vscode.window.showErrorMessage(`Engine Room: no engine named "${name}" in this workspace.`);
+      return undefined;
+    }
+    const s = this.store.snapshot(ref);
+    const value = s && s.pid !== null ? get(s) : undefined;
+    if (value === undefined) void vscode.window.showErrorMessage(`Engine Room: engine "${ref.name}" is not running; start it first.`, 'Start Engine').then((c) => c && this.start([ref]));
+    return value;
+  }
+
   /** Opens a port of an engine (a link in the panel). */
   async openPort(key: string, port: number): Promise<void> {
     const ref = this.store.find(key);
@@ -255,8 +275,16 @@ export class Commands {
     }
     const uri = vscode.Uri.joinPath(folder.uri, CONFIG_RELATIVE);
     if (!fs.existsSync(uri.fsPath)) {
+      const choice = await vscode.window.showQuickPick(
+        [
+          { label: 'A plain HTTP server', description: 'python3 -m http.server', template: CONFIG_TEMPLATE },
+          ...PRESET_NAMES.filter((p) => p !== 'http').map((p) => ({ label: `A ${p} server`, description: `"preset": "${p}"`, template: presetTemplate(p) })),
+        ],
+        { placeHolder: `Create ${CONFIG_RELATIVE} with which engine?` },
+      );
+      if (!choice) return;
       fs.mkdirSync(path.dirname(uri.fsPath), { recursive: true });
-      fs.writeFileSync(uri.fsPath, CONFIG_TEMPLATE, { flag: 'wx' });
+      fs.writeFileSync(uri.fsPath, choice.template, { flag: 'wx' });
       const f = this.store.list().find((x) => x.folder.uri.toString() === folder.uri.toString());
       if (f) await this.store.reload(f);
     }

@@ -152,5 +152,6 @@ function toPanelEngine(s: EngineSnapshot, folder: string): PanelEngine {
     owner: s.owner ? (s.owner.self ? 'this window' : `${s.owner.label}${s.owner.alive ? '' : ' (exited)'}`) : null,
     ownedHere: s.owner?.self ?? false,
     running: isRunning(s),
+    models: s.models ? [...s.models] : null,
   };
 }

@@ -8,6 +8,8 @@ export interface Settings {
   readonly refreshInterval: number;
   /** Engines of this workspace left running by a window or CLI that died: adopt them or stop them. */
   readonly orphans: 'adopt' | 'stop';
+  /** Keep `.vscode/engines.env` current with the running engines' URLs and ports. */
+  readonly writeEnvFile: boolean;
 }
 
 export function readSettings(): Settings {
@@ -16,5 +18,6 @@ export function readSettings(): Settings {
     stopOnClose: c.get<boolean>('stopOnClose', true),
     refreshInterval: Math.max(500, c.get<number>('refreshInterval', 2000)),
     orphans: c.get<string>('orphans', 'adopt') === 'stop' ? 'stop' : 'adopt',
+    writeEnvFile: c.get<boolean>('writeEnvFile', false),
   };
 }

@@ -91,6 +91,11 @@ function row(e: PanelEngine, trusted: boolean, multiFolder: boolean): HTMLTableR
   tr.dataset.key = e.key;
   const name = el('td', 'name', e.name);
   if (multiFolder) name.appendChild(el('span', 'folder', ` ${e.folder}`));
+  if (e.models && e.models.length > 0) {
+    const models = el('div', 'models', e.models.join(', '));
+    models.title = `Served models (/v1/models): ${e.models.join(', ')}`;
+    name.appendChild(models);
+  }
   tr.appendChild(name);
   const state = el('td', 'state');
   state.appendChild(el('span', `badge ${e.state}`, e.state));

@@ -69,18 +69,16 @@ function cliDown(ws, env) {
 
 const engines = [
   { name: 'web', command: [process.execPath, path.join(ENGINES, 'http_server.cjs'), '--port', '${port}', '--name', 'web'], port: 'auto', health: { http: '/health' } },
-  {
-    name: 'policy',
-    command: ['python3', path.join(ENGINES, 'fake_vllm.py'), '--port', '${port}', '--internal', '3', '--load', '0.5'],
-    env: { VLLM_PORT: '${portBlock}' }, port: 'auto', portBlock: 10, startLock: 'leaseOnly', health: { http: '/health' },
-  },
+  // Through the vllm preset: it appends --port ${port}, sets VLLM_PORT to the leased block, probes /health.
+  { name: 'policy', preset: 'vllm', command: ['python3', path.join(ENGINES, 'fake_vllm.py'), '--internal', '3', '--load', '0.5'] },
   { name: 'cache', command: [process.execPath, path.join(ENGINES, 'http_server.cjs'), '--port', '${port}', '--name', 'cache'], port: 'auto' },
 ];
 
 test('(e2e) start all from the tree title: tree, panel and status bar show every engine healthy with the CLI\'s ports; stop one inline; a bad config shows a problem at its line', async () => {
   const { dir, state } = tempWorkspace(engines);
   const env = engineEnv(state, 27500);
-  const server = await startCodeServer({ workspace: dir, vsix, env, name: 'engines', artifactsDir: path.join(ARTIFACTS, 'main') });
+  const server = await startCodeServer({ workspace: dir, vsix, env, name: 'engines', artifactsDir: path.join(ARTIFACTS, 'main'), settings: { 'engineRoom.writeEnvFile': true } });
+  const envFile = path.join(dir, '.vscode', 'engines.env');
   const ui = await launchBrowser({ artifactsDir: server.artifactsDir });
   const page = ui.page;
   try {
@@ -125,6 +123,12 @@ test('(e2e) start all from the tree title: tree, panel and status bar show every
       return r.length === 3 && r.every((x) => x.state === 'healthy') ? r : null;
     }, { timeoutMs: 15_000, message: 'the panel to list three healthy engines' });
     for (const e of status) assert.deepEqual(panelRows.find((r) => r.name === e.name).ports, [e.ports.port]);
+    // The vllm preset serves the OpenAI API: the panel shows its models.
+    await waitUntil(async () => (await frame.locator('tr[data-key$="#policy"] .models').textContent().catch(() => '')) === 'fake-model', { timeoutMs: 10_000, message: 'the served model in the panel' });
+    // The workspace env file follows the engines.
+    const envText = await waitUntil(() => { try { const t = fs.readFileSync(envFile, 'utf8'); return t.includes('ENGINE_CACHE_URL') ? t : null; } catch { return null; } }, { timeoutMs: 10_000, message: '.vscode/engines.env' });
+    for (const e of status) assert.ok(envText.includes(`ENGINE_${e.name.toUpperCase()}_URL=http://127.0.0.1:${e.ports.port}`), envText);
+    assert.ok(envText.includes(`ENGINE_POLICY_OPENAI_BASE_URL=http://127.0.0.1:${policy.ports.port}/v1`), envText);
     assert.equal(panelRows.find((r) => r.name === 'policy').block, `${policy.portBlock[0]}–${policy.portBlock[1]}`);
     await screenshot(page, ARTIFACTS, 'panel');
 
@@ -134,6 +138,7 @@ test('(e2e) start all from the tree title: tree, panel and status bar show every
     await clickTreeItemAction(page, 'Engines', 'web', 'Stop Engine...');
     await waitUntil(async () => /stopped/.test((await treeItems(page, 'Engines')).find((r) => r.label === 'web')?.description ?? ''), { timeoutMs: 15_000, message: 'web stopped in the tree' });
     assert.equal(pidAlive(web.pid), false, 'web process gone');
+    await waitUntil(() => !fs.readFileSync(envFile, 'utf8').includes('ENGINE_WEB_'), { timeoutMs: 10_000, message: 'web to leave .vscode/engines.env' });
     assert.equal(cliStatus(dir, env).find((e) => e.name === 'web').state, 'stopped');
     await waitForStatusBarText(page, { id: 'engineRoom.status' }, '2/3 healthy', { timeoutMs: 10_000 });
 

@@ -361,3 +361,17 @@ while True:
     intruder.kill('SIGKILL');
   }
 });
+
+test('(unit) an OpenAI-compatible engine (vllm preset) reports the models it serves once healthy', async () => {
+  const { sup } = await setup([
+    { name: 'llm', preset: 'vllm', command: ['python3', path.join(ENGINES, 'fake_vllm.py'), '--internal', '1', '--load', '0.1'], startTimeout: '30s' },
+  ]);
+  const [o] = await sup.start();
+  assert.equal(o?.ok, true, o?.reason);
+  const snap = sup.snapshot('llm');
+  assert.equal(snap.openai, true);
+  await waitFor(() => sup.snapshot('llm').models, 'the served models');
+  assert.deepEqual(sup.snapshot('llm').models, ['fake-model']);
+  await sup.stop();
+  assert.equal(sup.snapshot('llm').models, undefined);
+});
