@@ -61,6 +61,8 @@ export function engineJson(s: EngineSnapshot) {
     reason: s.reason ?? null,
     exitCode: s.exitCode,
     restarts: s.restarts,
+    gpuMemoryMiB: s.gpuMemoryMiB ?? null,
+    models: s.models ?? null,
     logFile: s.logFile,
     configFile: s.configFile,
   };

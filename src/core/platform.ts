@@ -256,3 +256,26 @@ export function describeHolders(holders: readonly PortHolder[]): string {
 export function userShell(): string {
   return process.env.SHELL || '/bin/sh';
 }
+
+let nvidiaSmiMissing = false;
+
+/**
+ * GPU memory (MiB) used by each process, from `nvidia-smi`; undefined where there is no nvidia-smi (then
+ * it is not asked again) or it fails. Works the same on every platform that has the tool.
+ */
+export function gpuMemoryByPid(): Map<number, number> | undefined {
+  if (nvidiaSmiMissing) return undefined;
+  let text: string;
+  try {
+    text = execFileSync('nvidia-smi', ['--query-compute-apps=pid,used_memory', '--format=csv,noheader,nounits'], { encoding: 'utf8', timeout: 3000, stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') nvidiaSmiMissing = true;
+    return undefined;
+  }
+  const out = new Map<number, number>();
+  for (const line of text.split('\n')) {
+    const [pid, mem] = line.split(',').map((x) => Number(x.trim()));
+    if (Number.isInteger(pid) && Number.isFinite(mem)) out.set(pid as number, (out.get(pid as number) ?? 0) + (mem as number));
+  }
+  return out;
+}

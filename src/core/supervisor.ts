@@ -16,7 +16,7 @@ import { StartLock, lockState, type LockWaitInfo } from './hostLock';
 import { prepareLaunch, type Launch } from './launch';
 import { appendLogNote, fileSize, LogFollower, logFileFor } from './logs';
 import { chooseBlock, choosePort, defaultPortRanges, type PortRanges } from './ports';
-import { describeHolders, groupMembers, isAlive, portHoldersOf, selfIdentity, type PortHolder } from './platform';
+import { describeHolders, gpuMemoryByPid, groupMembers, isAlive, portHoldersOf, selfIdentity, type PortHolder } from './platform';
 import { leaseKey, leasedPorts, Registry, type LeaseRecord, type OwnerRecord, type RegistryData } from './registry';
 import { ensureStateDir } from './stateDir';
 
@@ -72,6 +72,8 @@ export interface EngineSnapshot {
   readonly openai: boolean;
   /** The model ids it serves (`/v1/models`), once healthy; OpenAI-compatible engines only. */
   readonly models?: readonly string[];
+  /** GPU memory (MiB) its process tree uses, where `nvidia-smi` exists. */
+  readonly gpuMemoryMiB?: number;
 }
 
 export interface SupervisorOptions {
@@ -157,6 +159,7 @@ class Runtime {
   /** Served model ids of an OpenAI-compatible engine, asked once it is healthy. */
   models: string[] | undefined;
   modelsAsked = false;
+  gpuCache: { at: number; value: number | undefined } | undefined;
 
   constructor(
     public spec: EngineSpec,
@@ -184,6 +187,8 @@ export class Supervisor {
   private disposed = false;
   private watchTimer: NodeJS.Timeout | undefined;
   private watchGeneration = 0;
+  /** nvidia-smi's last answer. */
+  private gpu: { at: number; byPid: Map<number, number> | undefined } | undefined;
   /** Who held the engines' ports at the last /proc pass. */
   private ownership: { at: number; holders: Map<number, PortHolder[]> } | undefined;
 
@@ -271,6 +276,7 @@ export class Supervisor {
       lastLines: rt.lastLines,
       openai: rt.spec.openai ?? false,
       models: rt.models,
+      gpuMemoryMiB: rt.pid !== null ? this.gpuMemory(rt) : undefined,
     };
   }
 
@@ -312,6 +318,24 @@ export class Supervisor {
       rt.modelsAsked = false;
     }
     this.events.emit('change', this.snapshot(rt.spec.name));
+  }
+
+  /** GPU memory of the engine's tree: one nvidia-smi call serves every engine for 2 s. */
+  private gpuMemory(rt: Runtime): number | undefined {
+    if (rt.gpuCache && Date.now() - rt.gpuCache.at < 2000) return rt.gpuCache.value;
+    if (!this.gpu || Date.now() - this.gpu.at > 2000) this.gpu = { at: Date.now(), byPid: gpuMemoryByPid() };
+    const value = this.treeGpuMemory(rt, this.gpu.byPid);
+    rt.gpuCache = { at: Date.now(), value };
+    return value;
+  }
+
+  private treeGpuMemory(rt: Runtime, byPid: Map<number, number> | undefined): number | undefined {
+    const pgid = rt.proc?.record.pgid ?? rt.external?.engine?.pgid;
+    if (!byPid || pgid === undefined || byPid.size === 0) return undefined;
+    const pids = new Set([pgid, ...groupMembers(pgid), ...(rt.proc?.knownDescendants().map((p) => p.pid) ?? [])]);
+    let total: number | undefined;
+    for (const [pid, mem] of byPid) if (pids.has(pid)) total = (total ?? 0) + mem;
+    return total;
   }
 
   /** Once per run of a healthy OpenAI-compatible engine: which models it serves. */

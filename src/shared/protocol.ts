@@ -27,6 +27,8 @@ export interface PanelEngine {
   readonly running: boolean;
   /** Models served (OpenAI-compatible engines), when known. */
   readonly models: readonly string[] | null;
+  /** GPU memory (MiB) of its processes, where nvidia-smi exists. */
+  readonly gpuMemoryMiB: number | null;
 }
 
 export interface PanelLock {

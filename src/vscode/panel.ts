@@ -57,7 +57,7 @@ export class EnginesPanel implements vscode.WebviewViewProvider, vscode.Disposab
 <body>
 <div id="lock" class="lock" role="status" aria-live="polite"></div>
 <table id="engines" aria-label="Engines">
-<thead><tr><th>Engine</th><th>State</th><th>PID</th><th>Ports</th><th>Block</th><th>Health</th><th>Recent</th><th>Uptime</th><th>Restarts</th><th>Owner</th><th><span class="sr-only">Actions</span></th></tr></thead>
+<thead><tr><th>Engine</th><th>State</th><th>PID</th><th>Ports</th><th>Block</th><th>Health</th><th>Recent</th><th>Uptime</th><th>Restarts</th><th class="gpu">GPU</th><th>Owner</th><th><span class="sr-only">Actions</span></th></tr></thead>
 <tbody></tbody>
 </table>
 <p id="empty" class="empty" hidden>No engines configured. Run <em>Engine Room: Open Engines Configuration</em> to create <code>.vscode/engines.json</code>.</p>
@@ -153,5 +153,6 @@ function toPanelEngine(s: EngineSnapshot, folder: string): PanelEngine {
     ownedHere: s.owner?.self ?? false,
     running: isRunning(s),
     models: s.models ? [...s.models] : null,
+    gpuMemoryMiB: s.gpuMemoryMiB ?? null,
   };
 }

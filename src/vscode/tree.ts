@@ -159,6 +159,7 @@ function tooltip(s: EngineSnapshot): vscode.MarkdownString {
   if (ports) row('Ports', ports);
   if (s.health) row('Health', `${s.health.ok ? 'ok' : s.health.detail}, ${s.health.latencyMs} ms`);
   if (s.models?.length) row('Models', s.models.join(', '));
+  if (s.gpuMemoryMiB !== undefined) row('GPU memory', `${(s.gpuMemoryMiB / 1024).toFixed(1)} GiB`);
   if (s.startedAt && s.pid) row('Uptime', formatDuration(Date.now() - s.startedAt));
   if (s.restarts) row('Restarts', String(s.restarts));
   if (s.exitCode !== null || s.signal) row('Exit', s.signal ? `killed by ${s.signal}` : `code ${s.exitCode}`);

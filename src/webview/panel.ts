@@ -122,6 +122,7 @@ function row(e: PanelEngine, trusted: boolean, multiFolder: boolean): HTMLTableR
   tr.appendChild(recent);
   tr.appendChild(el('td', 'uptime', e.startedAt ? duration(Date.now() - e.startedAt) : '–'));
   tr.appendChild(el('td', 'restarts', String(e.restarts)));
+  tr.appendChild(el('td', 'gpu', e.gpuMemoryMiB !== null ? `${(e.gpuMemoryMiB / 1024).toFixed(1)} GiB` : '–'));
   tr.appendChild(el('td', 'owner', e.owner ?? '–'));
   const actions = el('td', 'actions');
   const running = e.running;
@@ -152,6 +153,8 @@ function restoreFocus(key: string | undefined): void {
 
 function render(m: HostMessage): void {
   const focused = focusKey();
+  // The GPU column only where nvidia-smi reports something.
+  document.body.classList.toggle('has-gpu', m.engines.some((e) => e.gpuMemoryMiB !== null));
   tbody.replaceChildren(...m.engines.map((e) => row(e, m.trusted, m.multiFolder)));
   restoreFocus(focused);
   table.hidden = m.engines.length === 0;

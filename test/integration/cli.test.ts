@@ -263,3 +263,23 @@ test('(integration) engines of a CLI killed with SIGKILL are adopted by the next
     await runCli(['down', '--config', config], { env });
   }
 });
+
+test('(integration) where nvidia-smi exists, status reports the GPU memory of each engine\'s processes; without it, null', async () => {
+  const dir = tempDir();
+  const env = testEnv(path.join(dir, 'state'), 26000);
+  const config = writeConfig(dir, { engines: [{ name: 'gpu', command: [node, httpServer, '--port', '${port}'], port: 'auto' }] });
+  assert.equal((await runCli(['up', '--detach', '--config', config], { env })).code, 0);
+  try {
+    const pid = (await status(config, env))[0]!.pid as number;
+    // A stand-in nvidia-smi that reports the engine and an unrelated process.
+    const bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin);
+    fs.writeFileSync(path.join(bin, 'nvidia-smi'), `#!/bin/sh\necho "${pid}, 2048"\necho "1, 999"\n`, { mode: 0o755 });
+    const withGpu = JSON.parse((await runCli(['status', '--json', '--config', config], { env: { ...env, PATH: `${bin}:${process.env.PATH}` } })).stdout);
+    assert.equal(withGpu.engines[0].gpuMemoryMiB, 2048);
+    const without = JSON.parse((await runCli(['status', '--json', '--config', config], { env: { ...env, PATH: path.join(dir, 'empty-bin') } })).stdout);
+    assert.equal(without.engines[0].gpuMemoryMiB, null);
+  } finally {
+    await runCli(['down', '--config', config], { env });
+  }
+});

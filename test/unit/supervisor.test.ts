@@ -17,7 +17,8 @@ after(async () => {
   await Promise.all(supervisors.map((s) => s.dispose()));
 });
 
-let nextBase = 26000;
+// Each test its own ports: 30000-32549 in steps of 150 (auto: 50, blocks: 100), below the ephemeral range.
+let nextBase = 30000;
 /** A supervisor over a fresh workspace, state dir and port range. */
 async function setup(engines: unknown[]): Promise<{ sup: Supervisor; dir: string; stateDir: string; ranges: PortRanges; events: EngineSnapshot[] }> {
   const dir = tempDir();
@@ -26,8 +27,8 @@ async function setup(engines: unknown[]): Promise<{ sup: Supervisor; dir: string
   const loaded = await loadConfig(file);
   assert.ok(loaded.config, JSON.stringify(loaded.problems));
   const base = nextBase;
-  nextBase += 400;
-  const ranges: PortRanges = { auto: [base, base + 99], blocks: [base + 100, base + 399] };
+  nextBase += 150;
+  const ranges: PortRanges = { auto: [base, base + 49], blocks: [base + 50, base + 149] };
   const sup = new Supervisor({ config: loaded.config, stateDir, ownerKind: 'other', ownerLabel: 'test', ranges });
   supervisors.push(sup);
   const events: EngineSnapshot[] = [];
@@ -375,3 +376,4 @@ test('(unit) an OpenAI-compatible engine (vllm preset) reports the models it ser
   await sup.stop();
   assert.equal(sup.snapshot('llm').models, undefined);
 });
+
