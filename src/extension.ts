@@ -21,7 +21,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // Not in context.subscriptions: VS Code disposes those right after calling deactivate(), while the
   // engines may still be stopping and logging. deactivate() disposes it last.
   log = vscode.window.createOutputChannel('Engine Room', { log: true });
-  store = new EngineStore(log, () => readSettings());
+  store = new EngineStore(log, () => readSettings(), context.extensionUri.fsPath);
   context.subscriptions.push(store);
 
   const tree = new EnginesTree(store);

@@ -23,6 +23,8 @@ Commands:
   up [NAME...]        start engines (and what they depend on); supervises in the foreground
       --detach        return once all are healthy (exit 0) or one failed (exit 1); they keep running
       --json          with --detach: print the engines as JSON
+      --stop-on-kill  stop the engines even if this command is killed (SIGKILL); by default they stay
+                      running and the next \`up\` (or a VS Code window) adopts them
   down [NAME...]      stop engines of the config, whoever started them; returns when they are gone
   status              state, pid, ports, health and owner of each engine
       --all           every engine on this host, of any config
@@ -81,7 +83,7 @@ async function loadOrExit(configOpt: string | undefined): Promise<EnginesConfig>
   return result.config;
 }
 
-function makeSupervisor(config: EnginesConfig, label: string, orphans: 'adopt' | 'leave' = 'leave'): Supervisor {
+function makeSupervisor(config: EnginesConfig, label: string, orphans: 'adopt' | 'leave' = 'leave', stopOnKill = false): Supervisor {
   const stateDir = ensureStateDir(defaultStateDir());
   return new Supervisor({
     config,
@@ -89,6 +91,8 @@ function makeSupervisor(config: EnginesConfig, label: string, orphans: 'adopt' |
     ownerKind: 'cli',
     ownerLabel: `${label} (pid ${process.pid})`,
     orphans,
+    // dist/reaper.js beside this bundle.
+    reaper: stopOnKill ? { script: path.join(__dirname, 'reaper.js') } : undefined,
     log: (level, m) => {
       if (level !== 'info') err(`engine-room: ${m}`);
     },
@@ -118,11 +122,12 @@ function printStatus(snaps: readonly EngineSnapshot[]): void {
 
 const COLORS = [36, 35, 33, 32, 34, 91, 96, 95, 93, 92];
 
-async function cmdUp(names: string[], opts: { config?: string; detach?: boolean; json?: boolean }): Promise<number> {
+async function cmdUp(names: string[], opts: { config?: string; detach?: boolean; json?: boolean; 'stop-on-kill'?: boolean }): Promise<number> {
   const config = await loadOrExit(opts.config);
   for (const n of names) if (!config.engines.some((e) => e.name === n)) throw new UsageError(`No engine named "${n}" in ${config.file}.`);
   // Engines of this config left by a killed `up` or a crashed window become ours (and stop with us).
-  const sup = makeSupervisor(config, opts.detach ? 'engine-room up --detach' : 'engine-room up', 'adopt');
+  if (opts.detach && opts['stop-on-kill']) throw new UsageError('--stop-on-kill makes no sense with --detach: detached engines outlive the command.');
+  const sup = makeSupervisor(config, opts.detach ? 'engine-room up --detach' : 'engine-room up', 'adopt', opts['stop-on-kill'] ?? false);
   if (!opts.detach) sup.watch();
   const tty = process.stdout.isTTY;
   const width = Math.max(...config.engines.map((e) => e.name.length));
@@ -330,6 +335,7 @@ export async function main(argv: string[]): Promise<number> {
         follow: { type: 'boolean', short: 'f' },
         format: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        'stop-on-kill': { type: 'boolean' },
       },
     });
   } catch (e) {

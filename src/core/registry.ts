@@ -11,7 +11,7 @@ import lockfile from 'proper-lockfile';
 import type { HealthProbe } from './model';
 import { EngineRoomError, errorMessage } from './errors';
 import { isAlive, type ProcessIdentity } from './platform';
-import { engineIsLive } from './engineProcess';
+import { engineIsLive } from './processTree';
 
 export interface OwnerRecord extends ProcessIdentity {
   /** Distinguishes several supervisors in one process (a VS Code window with several folders). */

@@ -7,10 +7,12 @@
  * with (name, line) for every log line of an engine this supervisor started.
  */
 import { EventEmitter } from 'node:events';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { EngineSpec, EnginesConfig } from './model';
 import { EngineRoomError, errorMessage, isEngineRoomError, type EngineRoomErrorCode } from './errors';
-import { EngineProcess, engineIsLive, stopTree } from './engineProcess';
+import { EngineProcess } from './engineProcess';
+import { engineIsLive, stopTree } from './processTree';
 import { fetchModels, probeOnce, tcpProbe, type HealthResult } from './health';
 import { StartLock, lockState, type LockWaitInfo } from './hostLock';
 import { prepareLaunch, type Launch } from './launch';
@@ -19,6 +21,7 @@ import { chooseBlock, choosePort, defaultPortRanges, type PortRanges } from './p
 import { describeHolders, gpuMemoryByPid, groupMembers, isAlive, portHoldersOf, selfIdentity, type PortHolder } from './platform';
 import { leaseKey, leasedPorts, Registry, type LeaseRecord, type OwnerRecord, type RegistryData } from './registry';
 import { ensureStateDir } from './stateDir';
+import { reaperArgv } from './reaper';
 
 export type EngineState = 'stopped' | 'waiting' | 'starting' | 'healthy' | 'unhealthy' | 'failed' | 'stopping';
 
@@ -92,6 +95,11 @@ export interface SupervisorOptions {
    * them on dispose), `stop` them, or `leave` them as they are (default).
    */
   readonly orphans?: 'adopt' | 'stop' | 'leave';
+  /**
+   * Engines die with this supervisor's process even when it is killed (SIGKILL, a crash): a reaper
+   * process (this script, run by `execPath`) stops them. Without it they stay running, adoptable.
+   */
+  readonly reaper?: { readonly script: string; readonly execPath?: string };
 }
 
 export interface StartOutcome {
@@ -783,6 +791,7 @@ export class Supervisor {
     }
     rt.proc = proc;
     rt.startedAt = Date.now();
+    this.ensureReaper();
     // Attached at once: a stop during the registry update below must find it to wait on.
     rt.gone = proc.exited.then((exit) => this.onExit(rt, proc, exit));
     rt.follower?.close();
@@ -808,6 +817,27 @@ export class Supervisor {
     }
     if (!rt.run?.signal.aborted && rt.proc === proc && rt.state !== 'stopping') {
       this.set(rt, { state: 'starting', reason: `started (pid ${proc.pid})` });
+    }
+  }
+
+  private reaperStarted = false;
+
+  /** Starts the reaper once, with the first engine this supervisor spawns (if asked for). */
+  private ensureReaper(): void {
+    const r = this.opts.reaper;
+    if (!r || this.reaperStarted) return;
+    this.reaperStarted = true;
+    try {
+      const child = spawn(r.execPath ?? process.execPath, [r.script, ...reaperArgv({ stateDir: this.opts.stateDir, ownerId: this.owner.id, ownerPid: this.owner.pid, ownerStartTime: this.owner.startTime })], {
+        detached: true,
+        stdio: 'ignore',
+        // VS Code's extension host runs on Electron: make it behave as plain Node for this script.
+        env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      });
+      child.on('error', (e) => this.log('warn', `could not start the reaper: ${errorMessage(e)}`));
+      child.unref();
+    } catch (e) {
+      this.log('warn', `could not start the reaper: ${errorMessage(e)}`);
     }
   }
 

@@ -51,7 +51,8 @@ export class EngineStore implements vscode.Disposable {
 
   constructor(
     private readonly log: vscode.LogOutputChannel,
-    private readonly settings: () => { refreshInterval: number; orphans: 'adopt' | 'stop' },
+    private readonly settings: () => { refreshInterval: number; orphans: 'adopt' | 'stop'; onWindowCrash: 'keep' | 'stop' },
+    private readonly extensionPath: string,
   ) {
     this.diagnostics = vscode.languages.createDiagnosticCollection('engineRoom');
     const watcher = vscode.workspace.createFileSystemWatcher(`**/${CONFIG_RELATIVE}`);
@@ -185,6 +186,7 @@ export class EngineStore implements vscode.Disposable {
             ownerKind: 'vscode',
             ownerLabel: `VS Code window (pid ${process.pid})`,
             orphans: this.settings().orphans,
+            reaper: this.settings().onWindowCrash === 'stop' ? { script: path.join(this.extensionPath, 'dist', 'reaper.js') } : undefined,
             log: (level, m) => {
               try {
                 this.log[level](`[${f.folder.name}] ${m}`);

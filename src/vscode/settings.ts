@@ -10,6 +10,8 @@ export interface Settings {
   readonly orphans: 'adopt' | 'stop';
   /** Keep `.vscode/engines.env` current with the running engines' URLs and ports. */
   readonly writeEnvFile: boolean;
+  /** If this window's extension host dies (crash, SIGKILL): keep its engines (adoptable) or stop them. */
+  readonly onWindowCrash: 'keep' | 'stop';
 }
 
 export function readSettings(): Settings {
@@ -19,5 +21,6 @@ export function readSettings(): Settings {
     refreshInterval: Math.max(500, c.get<number>('refreshInterval', 2000)),
     orphans: c.get<string>('orphans', 'adopt') === 'stop' ? 'stop' : 'adopt',
     writeEnvFile: c.get<boolean>('writeEnvFile', false),
+    onWindowCrash: c.get<string>('onWindowCrash', 'keep') === 'stop' ? 'stop' : 'keep',
   };
 }

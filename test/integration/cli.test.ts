@@ -283,3 +283,18 @@ test('(integration) where nvidia-smi exists, status reports the GPU memory of ea
     await runCli(['down', '--config', config], { env });
   }
 });
+
+test('(integration) `up --stop-on-kill` killed with SIGKILL: its reaper stops the engines at once, nothing is left running', async () => {
+  const dir = tempDir();
+  const env = testEnv(path.join(dir, 'state'), 26500);
+  const config = writeConfig(dir, { engines: [{ name: 'tied', command: ['python3', path.join(ENGINES, 'forker.py'), '${workspaceFolder}/pids'] }] });
+  const up = startProcess(node, [CLI, 'up', '--stop-on-kill', '--config', config], env);
+  await up.waitForOutput(/tied: healthy/);
+  await waitFor(() => fs.existsSync(path.join(dir, 'pids')), 'pids file');
+  const pids = fs.readFileSync(path.join(dir, 'pids'), 'utf8').trim().split('\n').map(Number);
+  up.child.kill('SIGKILL');
+  await exitCode(up.child);
+  await waitFor(() => pids.every((p) => !pidAlive(p)), 'the reaper to stop the whole tree', 10000);
+  const after = await status(config, env);
+  assert.equal(after[0]?.state, 'stopped');
+});
