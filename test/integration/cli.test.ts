@@ -298,3 +298,48 @@ test('(integration) `up --stop-on-kill` killed with SIGKILL: its reaper stops th
   const after = await status(config, env);
   assert.equal(after[0]?.state, 'stopped');
 });
+
+test('(integration) 64 engines in one config start, show and stop correctly', async () => {
+  const dir = tempDir();
+  const env = { ...testEnv(path.join(dir, 'state'), 27000), ENGINE_ROOM_PORT_RANGE: '27000-27199' };
+  const engines = Array.from({ length: 64 }, (_, i) => ({
+    name: `e${String(i).padStart(2, '0')}`,
+    command: ['python3', '-m', 'http.server', '--bind', '127.0.0.1', '${port}'],
+    port: 'auto',
+    startLock: 'leaseOnly',
+  }));
+  const config = writeConfig(dir, { engines });
+  const up = await runCli(['up', '--detach', '--config', config], { env, timeoutMs: 120000 });
+  try {
+    assert.equal(up.code, 0, up.stderr.slice(-3000));
+    const all = await status(config, env);
+    assert.equal(all.length, 64);
+    assert.deepEqual([...new Set(all.map((e) => e.state))], ['healthy']);
+    assert.equal(new Set(all.map((e) => e.ports.port)).size, 64, 'every engine has its own port');
+  } finally {
+    const pids = (await status(config, env)).map((e) => e.pid).filter((p): p is number => p !== null);
+    const down = await runCli(['down', '--config', config], { env, timeoutMs: 120000 });
+    assert.equal(down.code, 0);
+    assert.deepEqual(pids.filter(pidAlive), []);
+  }
+  assert.deepEqual([...new Set((await status(config, env)).map((e) => e.state))], ['stopped']);
+});
+
+test('(integration) hostile values: shell metacharacters in argv are passed as they are, never run by a shell', async () => {
+  const dir = tempDir();
+  const env = testEnv(path.join(dir, 'state'), 26600);
+  const evil = `$(touch ${dir}/pwned-1); \`touch ${dir}/pwned-2\`; rm -rf ${dir}/victim && echo "; |&>< *"`;
+  fs.mkdirSync(path.join(dir, 'victim'));
+  const config = writeConfig(dir, { engines: [{ name: 'echo', command: ['python3', '-c', 'import sys,time; print("ARG=" + sys.argv[1], flush=True); time.sleep(60)', evil], health: { log: '^ARG=' } }] });
+  const up = await runCli(['up', '--detach', '--config', config], { env });
+  try {
+    assert.equal(up.code, 0, up.stderr);
+    const logs = await runCli(['logs', 'echo', '--config', config], { env });
+    assert.ok(logs.stdout.includes(`ARG=${evil}`), logs.stdout);
+    assert.equal(fs.existsSync(path.join(dir, 'pwned-1')), false);
+    assert.equal(fs.existsSync(path.join(dir, 'pwned-2')), false);
+    assert.equal(fs.existsSync(path.join(dir, 'victim')), true);
+  } finally {
+    await runCli(['down', '--config', config], { env });
+  }
+});
