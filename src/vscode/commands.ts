@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { EngineSnapshot, StartOutcome } from '../core/supervisor';
 import { errorMessage } from '../core/errors';
 import { CONFIG_RELATIVE, engineLabel, type EngineRef, type EngineStore, type FolderEngines } from './engineStore';
-import { engineUrl, isRunning, portsText, stateCodicon, stateLabel } from './present';
+import { engineUrl, isRunning, portsText, stateCodicon, stateLabel } from './viewModel';
 import { isEngineNode } from './tree';
 import type { LogTerminals } from './logTerminal';
 import { PANEL_VIEW_ID } from './panel';

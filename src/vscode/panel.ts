@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { isWebviewMessage, type HostMessage, type PanelEngine, type WebviewMessage } from '../shared/protocol';
 import type { EngineSnapshot } from '../core/supervisor';
 import type { EngineStore } from './engineStore';
-import { browsableHost, isRunning } from './present';
+import { browsableHost, isRunning } from './viewModel';
 
 export const PANEL_VIEW_ID = 'engineRoom.panel';
 

@@ -1,64 +1,9 @@
-/** How engines look: icons, labels, ports, URLs. Shared by the tree, the status bar and the quick picks. */
+/** Icons as VS Code objects; the rest of how engines look is in viewModel.ts (no vscode import). */
 import * as vscode from 'vscode';
-import type { EngineSnapshot, EngineState } from '../core/supervisor';
-import { urlHost } from '../core/health';
-
-const ICONS: Record<EngineState, [string, string | undefined]> = {
-  stopped: ['circle-large-outline', 'disabledForeground'],
-  waiting: ['clock', 'charts.yellow'],
-  starting: ['loading~spin', 'charts.blue'],
-  healthy: ['pass-filled', 'testing.iconPassed'],
-  unhealthy: ['warning', 'problemsWarningIcon.foreground'],
-  failed: ['error', 'testing.iconFailed'],
-  stopping: ['loading~spin', 'disabledForeground'],
-};
+import type { EngineState } from '../core/supervisor';
+import { STATE_ICONS } from './viewModel';
 
 export function stateIcon(state: EngineState): vscode.ThemeIcon {
-  const [id, color] = ICONS[state];
+  const [id, color] = STATE_ICONS[state];
   return new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
-}
-
-/** The codicon id, for `$(id)` text (quick picks, status bar). */
-export function stateCodicon(state: EngineState): string {
-  return ICONS[state][0];
-}
-
-export function stateLabel(s: Pick<EngineSnapshot, 'state' | 'lockWait' | 'nextRestartAt'>): string {
-  if (s.state === 'waiting' && s.lockWait?.holder) return `waiting for lock (pid ${s.lockWait.holder.pid})`;
-  if (s.state === 'failed' && s.nextRestartAt) return `failed, restarting in ${Math.max(0, Math.ceil((s.nextRestartAt - Date.now()) / 1000))} s`;
-  return s.state;
-}
-
-export function portsText(s: Pick<EngineSnapshot, 'ports' | 'portBlock'>): string {
-  const parts = Object.entries(s.ports).map(([k, v]) => (k === 'port' ? `:${v}` : `${k}:${v}`));
-  if (s.portBlock) parts.push(`block ${s.portBlock[0]}-${s.portBlock[1]}`);
-  return parts.join(' ');
-}
-
-export function formatDuration(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${s % 60}s`;
-  const h = Math.floor(m / 60);
-  return `${h}h ${m % 60}m`;
-}
-
-/** The engine's base URL when it has a main port. */
-export function engineUrl(s: Pick<EngineSnapshot, 'ports' | 'host'>): string | undefined {
-  const port = s.ports.port;
-  return port === undefined ? undefined : `http://${urlHost(browsableHost(s.host))}:${port}`;
-}
-
-/** A wildcard bind (`0.0.0.0`, `::`) is reached through loopback. */
-export function browsableHost(host: string): string {
-  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-}
-
-/**
- * Something to stop: a process runs, a start is under way, or a restart is scheduled after a crash
- * (state `failed` with `nextRestartAt`).
- */
-export function isRunning(s: Pick<EngineSnapshot, 'state' | 'pid' | 'nextRestartAt'>): boolean {
-  return s.pid !== null || s.nextRestartAt !== null || s.state === 'waiting' || s.state === 'starting' || s.state === 'stopping';
 }

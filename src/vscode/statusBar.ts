@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import type { EngineSnapshot } from '../core/supervisor';
 import type { EngineStore } from './engineStore';
-import { portsText, stateCodicon, stateLabel } from './present';
+import { portsText, stateCodicon, stateLabel } from './viewModel';
 
 export class EnginesStatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;

@@ -5,7 +5,8 @@
 import * as vscode from 'vscode';
 import type { EngineSnapshot } from '../core/supervisor';
 import { configDisplayPath, type EngineRef, type EngineStore, type FolderEngines } from './engineStore';
-import { engineUrl, formatDuration, isRunning, portsText, stateIcon, stateLabel } from './present';
+import { stateIcon } from './present';
+import { contextValue, formatDuration, portsText, stateLabel } from './viewModel';
 
 export type TreeNode =
   | { readonly kind: 'folder'; readonly folder: FolderEngines }
@@ -137,13 +138,6 @@ export class EnginesTree implements vscode.TreeDataProvider<TreeNode>, vscode.Di
   dispose(): void {
     for (const d of this.disposables) d.dispose();
   }
-}
-
-/** `engine.<state>` plus `.http` when it serves HTTP: the menus' `when` clauses match on it. */
-export function contextValue(s: EngineSnapshot): string {
-  const parts = [`engine.${s.state}`, isRunning(s) ? 'running' : 'idle'];
-  if (engineUrl(s) && s.probe === 'http') parts.push('http');
-  return parts.join('.');
 }
 
 function tooltip(s: EngineSnapshot): vscode.MarkdownString {
