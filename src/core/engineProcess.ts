@@ -44,7 +44,8 @@ export class EngineProcess {
 
   /** Remembers the current descendants (cheap: one /proc scan). Call now and then while it runs. */
   noteDescendants(): void {
-    for (const pid of descendants(this.record.pid)) {
+    // A table up to half a second old is fine here (and shared by every engine's bookkeeping).
+    for (const pid of descendants(this.record.pid, 500)) {
       const st = processStartTime(pid);
       if (st !== undefined) this.seen.set(pid, st);
     }

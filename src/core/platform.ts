@@ -46,7 +46,20 @@ function psRows(): ProcStat[] {
     .map(([pid, ppid, pgid, state]) => ({ pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), state: state ?? '?', startTime: '' }));
 }
 
-function allProcesses(): ProcStat[] {
+let table: { at: number; rows: ProcStat[] } | undefined;
+
+/**
+ * Every process. `maxAgeMs` > 0 accepts a table read that long ago: the supervisor's periodic
+ * bookkeeping of many engines then shares one /proc scan; stopping and liveness always read afresh.
+ */
+function allProcesses(maxAgeMs = 0): ProcStat[] {
+  if (maxAgeMs > 0 && table && Date.now() - table.at <= maxAgeMs) return table.rows;
+  const rows = readAllProcesses();
+  table = { at: Date.now(), rows };
+  return rows;
+}
+
+function readAllProcesses(): ProcStat[] {
   if (!isLinux) return psRows();
   const rows: ProcStat[] = [];
   for (const name of fs.readdirSync('/proc')) {
@@ -85,15 +98,15 @@ export function isAlive(id: ProcessIdentity): boolean {
 }
 
 /** Live (non-zombie) members of a process group. */
-export function groupMembers(pgid: number): number[] {
-  return allProcesses()
+export function groupMembers(pgid: number, maxAgeMs = 0): number[] {
+  return allProcesses(maxAgeMs)
     .filter((p) => p.pgid === pgid && p.state !== 'Z' && p.state !== 'X')
     .map((p) => p.pid);
 }
 
 /** Live descendants of pid (children, grandchildren, ...), also those that left the process group. */
-export function descendants(pid: number): number[] {
-  const rows = allProcesses().filter((p) => p.state !== 'Z' && p.state !== 'X');
+export function descendants(pid: number, maxAgeMs = 0): number[] {
+  const rows = allProcesses(maxAgeMs).filter((p) => p.state !== 'Z' && p.state !== 'X');
   const byParent = new Map<number, number[]>();
   for (const r of rows) {
     const list = byParent.get(r.ppid) ?? [];

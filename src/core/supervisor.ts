@@ -111,9 +111,14 @@ export interface StartOutcome {
   readonly cancelled?: boolean;
 }
 
-/** First delay of the health poll while starting; it grows by half each time up to START_POLL_MAX. */
+/**
+ * The health poll while starting: from 20 ms, growing by a fifth each time, up to 100 ms. A probe of a
+ * port that is not listening yet is refused at once, so polling this often costs next to nothing, and
+ * an engine is seen healthy within ~50 ms on average (the start slot is held until then).
+ */
 const START_POLL_MIN = 20;
-const START_POLL_MAX = 500;
+const START_POLL_MAX = 100;
+const START_POLL_GROWTH = 1.2;
 const HISTORY = 30;
 const NO_PROBE_GRACE = 500;
 const EADDRINUSE_RETRIES = 3;
@@ -340,7 +345,7 @@ export class Supervisor {
   private treeGpuMemory(rt: Runtime, byPid: Map<number, number> | undefined): number | undefined {
     const pgid = rt.proc?.record.pgid ?? rt.external?.engine?.pgid;
     if (!byPid || pgid === undefined || byPid.size === 0) return undefined;
-    const pids = new Set([pgid, ...groupMembers(pgid), ...(rt.proc?.knownDescendants().map((p) => p.pid) ?? [])]);
+    const pids = new Set([pgid, ...groupMembers(pgid, 1000), ...(rt.proc?.knownDescendants().map((p) => p.pid) ?? [])]);
     let total: number | undefined;
     for (const [pid, mem] of byPid) if (pids.has(pid)) total = (total ?? 0) + mem;
     return total;
@@ -703,24 +708,33 @@ export class Supervisor {
       return;
     }
     offs.forEach((f) => f());
-    // Spawn every engine of the batch; each then waits for its own health.
-    const releaseWhen: Promise<void>[] = [];
-    for (const b of live) {
-      const l = leased.get(b.rt);
-      if (!l || l.error || b.rt.run?.signal.aborted) {
-        if (l && !l.error) await this.dropLease(b.rt).catch(() => {});
-        b.reject(l?.error ?? new EngineRoomError('lock-cancelled', 'Start cancelled.'));
-        continue;
-      }
-      try {
-        await this.spawn(b.rt, l.port, l.block);
-        releaseWhen.push(this.slotReleaseCondition(b.rt));
-        b.resolve();
-      } catch (e) {
-        await this.dropLease(b.rt).catch(() => {});
-        b.reject(e);
-      }
+    // Spawn every engine of the batch at once, record their pids in one registry write; each then
+    // waits for its own health.
+    const spawned: Array<{ b: (typeof live)[number]; proc: EngineProcess }> = [];
+    await Promise.all(
+      live.map(async (b) => {
+        const l = leased.get(b.rt);
+        if (!l || l.error || b.rt.run?.signal.aborted) {
+          if (l && !l.error) await this.dropLease(b.rt).catch(() => {});
+          b.reject(l?.error ?? new EngineRoomError('lock-cancelled', 'Start cancelled.'));
+          return;
+        }
+        try {
+          spawned.push({ b, proc: await this.spawn(b.rt, l.port, l.block) });
+        } catch (e) {
+          await this.dropLease(b.rt).catch(() => {});
+          b.reject(e);
+        }
+      }),
+    );
+    try {
+      await this.recordSpawned(spawned.map((x) => ({ rt: x.b.rt, proc: x.proc })));
+    } catch (e) {
+      for (const x of spawned) x.b.reject(e);
+      spawned.length = 0;
     }
+    const releaseWhen = spawned.map((x) => this.slotReleaseCondition(x.b.rt));
+    for (const x of spawned) x.b.resolve();
     await Promise.all(releaseWhen);
     await held.release().catch((e) => this.log('warn', `could not release the start lock: ${errorMessage(e)}`));
   }
@@ -777,7 +791,7 @@ export class Supervisor {
     return prepareLaunch({ spec, workspaceFolder: this.config.workspaceFolder, port, portBlock: block, portOf, baseEnv: this.env });
   }
 
-  private async spawn(rt: Runtime, port: number | undefined, block: [number, number] | undefined): Promise<void> {
+  private async spawn(rt: Runtime, port: number | undefined, block: [number, number] | undefined): Promise<EngineProcess> {
     const launch = rt.launch as Launch;
     const ports = [port !== undefined ? `port ${port}` : '', block ? `block ${block[0]}-${block[1]}` : ''].filter(Boolean).join(', ');
     appendLogNote(rt.logFile, `starting ${rt.spec.name}: ${JSON.stringify(launch.command)} in ${launch.cwd}${ports ? ` (${ports})` : ''}`);
@@ -802,21 +816,31 @@ export class Supervisor {
         this.events.emit('line', rt.spec.name, line);
       }
     });
+    return proc;
+  }
+
+  /** Records the pids of freshly spawned engines in one registry write, and says they are starting. */
+  private async recordSpawned(list: ReadonlyArray<{ rt: Runtime; proc: EngineProcess }>): Promise<void> {
+    if (list.length === 0) return;
     try {
       await this.registry.update((data) => {
-        const lease = data.leases.find((l) => l.key === rt.key && l.owner.id === this.owner.id);
-        if (lease) {
-          lease.engine = proc.record;
-          lease.spawnedAt = rt.startedAt;
+        for (const { rt, proc } of list) {
+          const lease = data.leases.find((l) => l.key === rt.key && l.owner.id === this.owner.id);
+          if (lease) {
+            lease.engine = proc.record;
+            lease.spawnedAt = rt.startedAt;
+          }
         }
       });
     } catch (e) {
-      // Unrecorded, nobody could stop it: do not leave it running.
-      await this.kill(rt, proc);
+      // Unrecorded, nobody could stop them: do not leave them running.
+      await Promise.all(list.map(({ rt, proc }) => this.kill(rt, proc)));
       throw e;
     }
-    if (!rt.run?.signal.aborted && rt.proc === proc && rt.state !== 'stopping') {
-      this.set(rt, { state: 'starting', reason: `started (pid ${proc.pid})` });
+    for (const { rt, proc } of list) {
+      if (!rt.run?.signal.aborted && rt.proc === proc && rt.state !== 'stopping') {
+        this.set(rt, { state: 'starting', reason: `started (pid ${proc.pid})` });
+      }
     }
   }
 
@@ -852,7 +876,7 @@ export class Supervisor {
       while (rt.state === 'starting' && Date.now() < deadline && !signal?.aborted) {
         if ((await tcpProbe(rt.spec.host, rt.ports.port, 1000)) === true) return;
         await sleep(delay, signal);
-        delay = Math.min(delay * 1.5, START_POLL_MAX);
+        delay = Math.min(delay * START_POLL_GROWTH, START_POLL_MAX);
       }
       return;
     }
@@ -890,9 +914,14 @@ export class Supervisor {
       }
       if (result.ok) {
         rt.healthyAt = Date.now();
-        rt.proc?.noteDescendants();
-        const conflict = this.portConflict(rt, proc);
-        this.set(rt, conflict ? { state: 'unhealthy', reason: conflict, errorCode: 'port-conflict' } : { state: 'healthy', reason: `healthy after ${((rt.healthyAt - started) / 1000).toFixed(2)} s` });
+        this.set(rt, { state: 'healthy', reason: `healthy after ${((rt.healthyAt - started) / 1000).toFixed(2)} s` });
+        // After the slot went to the next engine: who else holds its port (a /proc scan).
+        setImmediate(() => {
+          if (rt.proc !== proc || rt.state !== 'healthy') return;
+          proc.noteDescendants();
+          const conflict = this.portConflict(rt, proc);
+          if (conflict) this.set(rt, { state: 'unhealthy', reason: conflict, errorCode: 'port-conflict' });
+        });
         this.healthLoop(rt, proc, signal);
         return 'healthy';
       }
@@ -904,7 +933,7 @@ export class Supervisor {
         return 'failed';
       }
       await sleep(Math.min(delay, deadline - Date.now()), signal);
-      delay = Math.min(delay * 1.5, START_POLL_MAX);
+      delay = Math.min(delay * START_POLL_GROWTH, START_POLL_MAX);
     }
     if (signal.aborted) return 'fatal';
     // It exited while starting.
@@ -954,7 +983,7 @@ export class Supervisor {
       const ports = [...this.runtimes.values()].flatMap((r) => (r.proc && r.ports.port !== undefined ? [r.ports.port] : []));
       this.ownership = { at: Date.now(), holders: portHoldersOf(ports) };
     }
-    const tree = new Set([proc.pid, ...groupMembers(proc.record.pgid), ...proc.knownDescendants().map((p) => p.pid)]);
+    const tree = new Set([proc.pid, ...groupMembers(proc.record.pgid, 1000), ...proc.knownDescendants().map((p) => p.pid)]);
     const foreign = (this.ownership.holders.get(port) ?? []).filter((h) => !tree.has(h.pid));
     return foreign.length > 0 ? `port ${port} is also held by ${describeHolders(foreign)}: requests may reach that program instead` : undefined;
   }

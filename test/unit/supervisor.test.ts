@@ -321,8 +321,9 @@ test('(unit) when an engine\'s main process crashes, its workers go too, also on
   const pidsFile = path.join(dir, 'pids');
   await waitFor(() => fs.existsSync(pidsFile), 'the forker to write its pids');
   const pids = fs.readFileSync(pidsFile, 'utf8').trim().split('\n').map(Number);
-  // Let a health interval pass so the supervisor has seen the workers.
-  await new Promise((r) => setTimeout(r, 400));
+  // Let a few health intervals pass so the supervisor has seen the workers (its process table may be
+  // up to half a second old).
+  await new Promise((r) => setTimeout(r, 1200));
   process.kill(pids[0]!, 'SIGKILL');
   await waitFor(() => sup.snapshot('forker').state === 'failed', 'the crash to be seen');
   assert.equal(sup.snapshot('forker').signal, 'SIGKILL');
