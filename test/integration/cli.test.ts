@@ -343,3 +343,19 @@ test('(integration) hostile values: shell metacharacters in argv are passed as t
     await runCli(['down', '--config', config], { env });
   }
 });
+
+test('(integration) a broken registry lock (a file where its directory should be) fails with a clear message, no hang, nothing started', async () => {
+  const dir = tempDir();
+  const stateDir = path.join(dir, 'state');
+  const env = testEnv(stateDir, 26700);
+  fs.mkdirSync(stateDir, { mode: 0o700 });
+  fs.writeFileSync(path.join(stateDir, 'registry.lock'), 'not a lock directory');
+  const config = writeConfig(dir, { engines: [{ name: 'a', command: [node, httpServer, '--port', '${port}'], port: 'auto' }] });
+  const t0 = Date.now();
+  const up = await runCli(['up', '--detach', '--config', config], { env, timeoutMs: 30000 });
+  assert.equal(up.code, 1, up.stderr);
+  assert.match(up.stderr, /Could not lock the Engine Room registry .*registry\.lock/);
+  assert.ok(Date.now() - t0 < 20000, 'gave up in bounded time');
+  const logs = path.join(stateDir, 'logs');
+  assert.ok(!fs.existsSync(logs) || fs.readdirSync(logs).every((d) => fs.readdirSync(path.join(logs, d)).length === 0), 'nothing was started');
+});
