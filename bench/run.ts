@@ -589,7 +589,7 @@ async function main(): Promise<void> {
       erRanges: RANGES,
       plan: cellsPlan,
       skippedRounds,
-      pollSchedule: '20 ms, x1.5 each time, at most 500 ms (the core\'s start poll; the baselines use it too)',
+      pollSchedule: '20 ms, x1.2 each time, at most 100 ms (the core\'s start poll; the baselines use it too)',
       fileLockRetry: 'proper-lockfile, retries every 10-100 ms (factor 1.5)',
       trialStartTimeoutSec: 60,
     },

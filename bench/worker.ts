@@ -6,7 +6,7 @@
  *
  * Baselines (unprotected, random sleep, file lock) are what users script by hand: pick a serving port
  * port-0 style just before the spawn, spawn in a new process group with the output going to a log file,
- * poll GET /health. The poll schedule is the core's own (20 ms, growing by half up to 500 ms), so that
+ * poll GET /health. The poll schedule is the core's own (20 ms, growing by a fifth up to 100 ms), so that
  * the wall times compare the strategies and not the polling.
  */
 import * as fs from 'node:fs';
@@ -20,9 +20,10 @@ import { parseConfig, formatProblem } from '../src/core/config';
 import { Supervisor } from '../src/core/supervisor';
 import type { EngineOutcome, FloodRequest, FromWorker, IdleRequest, ToWorker, TrialRequest } from './lib/protocol';
 
-/** The core's start poll (src/core/supervisor.ts START_POLL_MIN / START_POLL_MAX), used by the baselines too. */
+/** The core's start poll (src/core/supervisor.ts START_POLL_MIN / _MAX / _GROWTH), used by the baselines too. */
 const POLL_MIN = 20;
-const POLL_MAX = 500;
+const POLL_MAX = 100;
+const POLL_GROWTH = 1.2;
 /** proper-lockfile retry settings of the file-lock baseline: a waiter re-tries every 10-100 ms. */
 const FILELOCK_RETRIES = { retries: 100_000, factor: 1.5, minTimeout: 10, maxTimeout: 100 };
 
@@ -143,7 +144,7 @@ class BaselineRun {
           return { ...base, spawns: 1, ok: true, state: 'healthy', spawnAt, healthyAt: t, settledAt: t };
         }
         await Promise.race([sleep(delay), sp.exit]);
-        delay = Math.min(delay * 1.5, POLL_MAX);
+        delay = Math.min(delay * POLL_GROWTH, POLL_MAX);
       }
       const reason = sp.exited ? `exited with code ${child.exitCode}` : this.aborted ? 'stopped' : 'start timeout';
       return { ...base, spawns: 1, ok: false, state: 'failed', reason, spawnAt, healthyAt: null, settledAt: Date.now() };

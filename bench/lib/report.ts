@@ -341,8 +341,8 @@ export function writeReport(args: {
   if (byCell.length) line(`  - by cell (median): ${byCell.join('; ')}.`);
   line(`  - it is made of the probe detection latency (median ${ms(d.probeLatency['er-untilHealthy'].median)} in untilHealthy), during which the slot stays held, ` +
     `the handover (median ${ms(d.handover.untilHealthy.median)}) and, once per start, go -> first spawn (median ${ms(d.firstSpawn['er-untilHealthy'].median)}).`);
-  line('- Why the detection latency is what it is: the core probes a starting engine right after the spawn and then at intervals growing by half up to 500 ms ' +
-    '(20, 30, 45, 68, 101, 152, 228, 342, 500 ms), so an engine that becomes ready t seconds after its spawn is seen up to about a third of t later (at most 500 ms). ' +
+  line('- Why the detection latency is what it is: the core probes a starting engine right after the spawn and then at intervals growing by a fifth up to 100 ms ' +
+    '(20, 24, 29, 35, 41, 50, 60, 72, 86, 100 ms), so an engine is seen healthy up to 100 ms (about 50 ms on average) after it is ready, plus the probe itself. ' +
     'The baselines use the same schedule, so their detection latency is similar.');
   line(`- Workers started late after "go" by ${summ(d.startLate)} (event-loop scheduling of the workers).`);
   line();
