@@ -128,6 +128,25 @@ test('(unit) a registry lock directory left by a killed process is taken over on
   assert.equal(fs.existsSync(lockDir), false, 'the lock directory is removed after the update');
 });
 
+test('(unit) a registry update whose event loop stalls past the lock\'s safe time writes nothing (another process may own the lock by then)', async () => {
+  const dir = ensureStateDir(tempDir());
+  const registry = new Registry(dir);
+  await registry.update((d) => {
+    d.nextTicket = 5;
+  });
+  await assert.rejects(
+    registry.update((d) => {
+      d.nextTicket = 99;
+      const until = Date.now() + 3300;
+      while (Date.now() < until) {
+        // a blocked event loop, as in an extension host busy elsewhere
+      }
+    }),
+    (e) => isEngineRoomError(e, 'lock-timeout') && /held too long/.test(e.message),
+  );
+  assert.equal(registry.read().nextTicket, 5, 'the stalled update was not written');
+});
+
 test('(unit) a damaged registry file is read as empty, with a warning, and rewritten on the next update', async () => {
   const dir = ensureStateDir(tempDir());
   const warnings: string[] = [];
