@@ -32,7 +32,7 @@ export interface AcquireOptions<T> {
 
 /** The first waiter whose owner still runs. */
 function headOfQueue(data: RegistryData): WaiterRecord | undefined {
-  return [...data.queue].sort((a, b) => a.ticket - b.ticket).find((w) => isAlive(w.owner));
+  return [...data.queue].sort((a, b) => a.ticket - b.ticket).find((w) => !w.skipped && isAlive(w.owner));
 }
 
 /**
@@ -48,13 +48,14 @@ function mayTake(data: RegistryData, ticket: number, now = Date.now()): boolean 
   return !head || head.ticket === ticket || now - Math.max(data.slotFreeSince ?? 0, head.since) > HEAD_GRACE;
 }
 
+/** Our entry, unless it vanished or was passed over (then we queue again, at the back). */
 function inQueue(data: RegistryData, ticket: number, owner: OwnerRecord): boolean {
-  return data.queue.some((w) => w.ticket === ticket && w.owner.id === owner.id);
+  return data.queue.some((w) => w.ticket === ticket && w.owner.id === owner.id && !w.skipped);
 }
 
 function waitInfo(data: RegistryData, ticket: number): LockWaitInfo {
   const slot = data.slot && slotIsLive(data.slot) ? data.slot : undefined;
-  const ahead = data.queue.filter((w) => w.ticket < ticket && isAlive(w.owner)).length;
+  const ahead = data.queue.filter((w) => w.ticket < ticket && !w.skipped && isAlive(w.owner)).length;
   return slot ? { holder: { pid: slot.owner.pid, label: slot.owner.label, names: slot.names }, ahead } : { ahead };
 }
 
@@ -71,8 +72,9 @@ export class StartLock {
   /** Waits (cancellably, in FIFO order across processes) for the slot, takes it and runs `inside`. */
   async acquire<T>(opts: AcquireOptions<T>): Promise<HeldSlot<T>> {
     const { owner, signal } = opts;
-    const enqueue = () =>
+    const enqueue = (previous?: number) =>
       this.registry.update((data) => {
+        if (previous !== undefined) data.queue = data.queue.filter((w) => !(w.ticket === previous && w.owner.id === owner.id));
         const t = data.nextTicket++;
         data.queue.push({ owner, key: opts.keys[0] ?? '', name: opts.names[0] ?? '', ticket: t, since: Date.now() });
         return t;
@@ -87,9 +89,10 @@ export class StartLock {
       for (;;) {
         if (signal?.aborted) throw new EngineRoomError('lock-cancelled', 'Cancelled while waiting for the start lock.');
         const snapshot = this.registry.read();
-        // Our entry can vanish (a registry file deleted or replaced by hand): queue again.
+        // Our entry can vanish (a registry file deleted or replaced by hand) or have been passed over
+        // while we were stalled: queue again.
         if (!inQueue(snapshot, ticket, owner)) {
-          ticket = await enqueue();
+          ticket = await enqueue(ticket);
           continue;
         }
         if (mayTake(snapshot, ticket)) {
@@ -104,9 +107,10 @@ export class StartLock {
               since: now,
               expiresAt: now + opts.holdFor,
             };
-            // A stalled head we passed over goes to the back, so it does not hold up every handover.
+            // A stalled head we passed over is marked, so it does not hold up every handover; when it
+            // wakes up it queues again at the back.
             const head = headOfQueue(data);
-            if (head && head.ticket !== ticket) head.ticket = data.nextTicket++;
+            if (head && head.ticket !== ticket) head.skipped = true;
             data.queue = data.queue.filter((w) => w.ticket !== ticket);
             // `inside` may throw: then nothing of this critical section is written.
             const value = await opts.inside(data, slot);

@@ -60,7 +60,9 @@ export interface WaiterRecord {
   readonly owner: OwnerRecord;
   readonly key: string;
   readonly name: string;
-  ticket: number;
+  readonly ticket: number;
+  /** Passed over while stalled at the head of the queue: its owner queues again when it wakes up. */
+  skipped?: boolean;
   readonly since: number;
 }
 

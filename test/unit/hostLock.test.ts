@@ -60,12 +60,17 @@ test('(unit) a stopped waiter at the head of the queue does not block the others
   const p2 = startProcess(process.execPath, [...tsx, dir, 'p2']);
   await p2.waitForOutput(/waiting p2/);
   p2.child.kill('SIGSTOP');
-  const p3 = startProcess(process.execPath, [...tsx, dir, 'p3']);
+  const p3 = startProcess(process.execPath, [...tsx, dir, 'p3', '1500']);
   try {
     await p3.waitForOutput(/waiting p3 holder=\d+ ahead=1/);
     fs.writeFileSync(go, '');
     await p3.waitForOutput(/acquired p3/, 10000);
     assert.doesNotMatch(p2.output(), /acquired p2/);
+    // Woken up, the passed-over waiter queues again and gets its turn; no stale entry is left behind.
+    p2.child.kill('SIGCONT');
+    await p3.waitForOutput(/released p3/, 10000);
+    await p2.waitForOutput(/acquired p2/, 10000);
+    assert.deepEqual(new Registry(dir).read().queue, []);
   } finally {
     p2.child.kill('SIGKILL');
     p3.child.kill('SIGKILL');
