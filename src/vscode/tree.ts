@@ -30,6 +30,7 @@ export class EnginesTree implements vscode.TreeDataProvider<TreeNode>, vscode.Di
       this.changed,
       store.onDidChangeStructure(() => this.changed.fire()),
       store.onDidChangeEngine((ref) => {
+        this.tickCountdown(ref);
         const node = this.nodes.get(ref.key);
         // Fire for that engine only (and its folder's "x/y healthy"); one not shown yet needs a full redraw.
         if (!node) return this.changed.fire();
@@ -38,6 +39,24 @@ export class EnginesTree implements vscode.TreeDataProvider<TreeNode>, vscode.Di
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed.fire()),
     );
+  }
+
+  private readonly countdowns = new Map<string, NodeJS.Timeout>();
+
+  /** "restarting in 3 s" counts down: redraw that engine every second until its restart. */
+  private tickCountdown(ref: EngineRef): void {
+    const s = this.store.snapshot(ref);
+    if (!s?.nextRestartAt || this.countdowns.has(ref.key)) return;
+    const timer = setInterval(() => {
+      const now = this.store.snapshot(ref);
+      const node = this.nodes.get(ref.key);
+      if (node) this.changed.fire(node);
+      if (!now?.nextRestartAt || now.nextRestartAt <= Date.now()) {
+        clearInterval(timer);
+        this.countdowns.delete(ref.key);
+      }
+    }, 1000);
+    this.countdowns.set(ref.key, timer);
   }
 
   private engineNode(ref: EngineRef): TreeNode {
@@ -136,6 +155,7 @@ export class EnginesTree implements vscode.TreeDataProvider<TreeNode>, vscode.Di
   }
 
   dispose(): void {
+    for (const t of this.countdowns.values()) clearInterval(t);
     for (const d of this.disposables) d.dispose();
   }
 }
