@@ -214,6 +214,41 @@ test('(e2e) an untrusted workspace starts nothing and says why', async () => {
   }
 });
 
+test('(e2e) the extension host killed with SIGKILL: its engines keep running, the next window adopts them and stops them when it closes', async () => {
+  const { dir, state } = tempWorkspace([engines[0]]);
+  const env = engineEnv(state, 28500);
+  const server = await startCodeServer({ workspace: dir, vsix, env, name: 'crash', artifactsDir: path.join(ARTIFACTS, 'crash') });
+  const ui = await launchBrowser({ artifactsDir: server.artifactsDir });
+  const page = ui.page;
+  try {
+    await openWorkbench(page, server);
+    await openEngineRoom(page);
+    await findTreeItem(page, 'Engines', 'web', { timeoutMs: 30_000 });
+    await page.locator('.part.sidebar .title-actions a.action-label[aria-label^="Start All Engines"]').click();
+    await waitUntil(async () => /healthy/.test((await treeItems(page, 'Engines'))[0]?.description ?? ''), { timeoutMs: 30_000, message: 'web healthy' });
+    const before = cliStatus(dir, env)[0];
+    const host = before.owner.pid;
+    assert.match(fs.readFileSync(`/proc/${host}/cmdline`, 'utf8'), /extensionHost/, 'the owner is the extension host process');
+    process.kill(host, 'SIGKILL');
+    await waitUntil(() => !pidAlive(host), { timeoutMs: 10_000, message: 'the extension host to die' });
+    assert.ok(pidAlive(before.pid), 'the engine survives its owner');
+    // A new window (the page reloaded): a new extension host adopts the engine.
+    await page.reload();
+    await openWorkbench(page, server);
+    const adopted = await waitUntil(() => {
+      const e = cliStatus(dir, env)[0];
+      return e.owner && e.owner.pid !== host && e.owner.alive && e.pid === before.pid ? e : null;
+    }, { timeoutMs: 60_000, message: 'the new window to adopt the engine' });
+    assert.equal(adopted.state, 'healthy');
+  } finally {
+    await ui.close();
+    await server.stop();
+  }
+  const after = cliStatus(dir, env)[0];
+  assert.equal(after.state, 'stopped', 'the adopted engine stopped with the window that adopted it');
+  cliDown(dir, env);
+});
+
 after(() => {
   process.stdout.write(`# artifacts: ${ARTIFACTS}\n`);
 });
