@@ -43,6 +43,9 @@ export function prepareLaunch(input: LaunchInput): Launch {
   const cwd = spec.cwd ? path.resolve(workspaceFolder, x(spec.cwd)) : workspaceFolder;
 
   const env: Record<string, string> = {};
+  // Output goes to a file, where Python buffers stdout in blocks: an inference server's log lines (and
+  // a `log` health probe) would lag by kilobytes. Unbuffered unless the user says otherwise.
+  env.PYTHONUNBUFFERED = '1';
   for (const [k, v] of Object.entries(baseEnv)) if (v !== undefined) env[k] = v;
   if (spec.envFile) {
     const file = path.resolve(workspaceFolder, x(spec.envFile));

@@ -20,7 +20,7 @@ after(async () => {
 // Each test its own ports: 30000-32549 in steps of 150 (auto: 50, blocks: 100), below the ephemeral range.
 let nextBase = 30000;
 /** A supervisor over a fresh workspace, state dir and port range. */
-async function setup(engines: unknown[]): Promise<{ sup: Supervisor; dir: string; stateDir: string; ranges: PortRanges; events: EngineSnapshot[] }> {
+async function setup(engines: unknown[], env?: Record<string, string | undefined>): Promise<{ sup: Supervisor; dir: string; stateDir: string; ranges: PortRanges; events: EngineSnapshot[] }> {
   const dir = tempDir();
   const stateDir = ensureStateDir(path.join(dir, 'state'));
   const file = writeConfig(dir, { engines });
@@ -29,7 +29,7 @@ async function setup(engines: unknown[]): Promise<{ sup: Supervisor; dir: string
   const base = nextBase;
   nextBase += 150;
   const ranges: PortRanges = { auto: [base, base + 49], blocks: [base + 50, base + 149] };
-  const sup = new Supervisor({ config: loaded.config, stateDir, ownerKind: 'other', ownerLabel: 'test', ranges });
+  const sup = new Supervisor({ config: loaded.config, stateDir, ownerKind: 'other', ownerLabel: 'test', ranges, env });
   supervisors.push(sup);
   const events: EngineSnapshot[] = [];
   sup.on('change', (s) => events.push(s));
@@ -378,3 +378,13 @@ test('(unit) an OpenAI-compatible engine (vllm preset) reports the models it ser
   assert.equal(sup.snapshot('llm').models, undefined);
 });
 
+
+test('(unit) a Python engine that prints without flushing is seen at once: its output is unbuffered by default', async () => {
+  const { sup } = await setup([
+    // No flush=True, no -u: stdout to a file would be block-buffered, and this line would wait for exit.
+    { name: 'py', command: ['python3', '-c', 'import time; print("model loaded, ready"); time.sleep(60)'], health: { log: 'ready$' }, startTimeout: '3s' },
+  ], { ...process.env, PYTHONUNBUFFERED: undefined });
+  const [o] = await sup.start();
+  assert.equal(o?.ok, true, o?.reason);
+  assert.equal(sup.snapshot('py').state, 'healthy');
+});
