@@ -249,6 +249,45 @@ test('(e2e) the extension host killed with SIGKILL: its engines keep running, th
   cliDown(dir, env);
 });
 
+test('(e2e) 64 engines and one that floods its log: the tree, panel and status bar keep up, every line is in the file, Stop All stops them all', async () => {
+  const many = Array.from({ length: 64 }, (_, i) => ({
+    name: `e${String(i).padStart(2, '0')}`,
+    command: ['python3', '-m', 'http.server', '--bind', '127.0.0.1', '${port}'],
+    port: 'auto',
+    startLock: 'leaseOnly',
+  }));
+  const floodLines = 1_000_000;
+  const flood = { name: 'flood', command: [process.execPath, path.join(ENGINES, 'flood.cjs'), String(floodLines)], health: { log: '^flood done$' }, startTimeout: '2m' };
+  const { dir, state } = tempWorkspace([flood, ...many]);
+  const env = { ...engineEnv(state, 29000), ENGINE_ROOM_PORT_RANGE: '29000-29199' };
+  const server = await startCodeServer({ workspace: dir, vsix, env, name: 'scale', artifactsDir: path.join(ARTIFACTS, 'scale') });
+  const ui = await launchBrowser({ artifactsDir: server.artifactsDir });
+  const page = ui.page;
+  try {
+    await openWorkbench(page, server);
+    await openEngineRoom(page);
+    await findTreeItem(page, 'Engines', 'flood', { timeoutMs: 30_000 });
+    await page.locator('.part.sidebar .title-actions a.action-label[aria-label^="Start All Engines"]').click();
+    await waitForStatusBarText(page, { id: 'engineRoom.status' }, '65/65 healthy', { timeoutMs: 120_000 });
+    const status = cliStatus(dir, env);
+    assert.equal(status.filter((e) => e.state === 'healthy').length, 65);
+    assert.equal(new Set(status.filter((e) => e.ports.port).map((e) => e.ports.port)).size, 64);
+    const logLines = fs.readFileSync(status[0].logFile, 'utf8').split('\n').filter((l) => l.startsWith('line ')).length;
+    assert.equal(logLines, floodLines, 'every line of the flood is in the log file');
+    await runCommand(page, 'Engine Room: Show Engines Panel');
+    const frame = await webviewFrame(page, { extensionId: EXT_ID, purpose: 'webviewView', waitFor: 'tbody tr' });
+    await waitUntil(async () => (await frame.locator('tbody tr').count()) === 65, { timeoutMs: 15_000, message: '65 rows in the panel' });
+    await screenshot(page, ARTIFACTS, 'scale');
+    await runCommand(page, 'Engine Room: Stop All Engines');
+    await waitForStatusBarText(page, { id: 'engineRoom.status' }, '0/65 healthy', { timeoutMs: 60_000 });
+    assert.deepEqual(status.map((e) => e.pid).filter((p) => p && pidAlive(p)), []);
+  } finally {
+    await ui.close();
+    await server.stop();
+    cliDown(dir, env);
+  }
+});
+
 after(() => {
   process.stdout.write(`# artifacts: ${ARTIFACTS}\n`);
 });
