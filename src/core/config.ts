@@ -1105,6 +1105,17 @@ class ConfigAnalysis {
         this.warning([...base, 'envFile'], nodeOf('envFile'), `the env file "${raw.envFile}" does not exist (${absolute})`);
       }
     }
+    // A workspace is code from someone: say so when it reaches outside its folder (allowed: a model
+    // cache or a venv elsewhere is common, but it should be a choice the reader sees).
+    for (const key of ['cwd', 'envFile'] as const) {
+      const value = raw[key];
+      if (value === undefined || listVariables(value).some((v) => v.name !== 'workspaceFolder')) continue;
+      const absolute = path.resolve(this.workspaceFolder, value.replace(/\$\{workspaceFolder\}/g, this.workspaceFolder));
+      const rel = path.relative(this.workspaceFolder, absolute);
+      if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
+        this.warning([...base, key], nodeOf(key), `"${value}" is outside the workspace folder (${absolute})`);
+      }
+    }
 
     // Dependencies: explicit ones first, then the engines whose port this one uses.
     const edges: Edge[] = [];

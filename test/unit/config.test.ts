@@ -566,3 +566,18 @@ describe('schema/engines.schema.json', () => {
     assert.equal(restartObject?.properties?.maxBackoff?.default, ENGINE_DEFAULTS.restart.maxBackoff);
   });
 });
+
+describe('paths outside the workspace', () => {
+  it('warns (without refusing) for a cwd or envFile outside the workspace folder', () => {
+    const text = JSON.stringify({ engines: [
+      { name: 'a', command: ['x'], cwd: '../elsewhere' },
+      { name: 'b', command: ['x'], cwd: '/etc' },
+      { name: 'c', command: ['x'], cwd: '${workspaceFolder}/sub' },
+      { name: 'd', command: ['x'], cwd: 'sub/../../up' },
+    ] }, null, 2);
+    const r = parseConfig(text, '/w/.vscode/engines.json', '/w', { fileExists: () => true });
+    assert.ok(r.config, 'warnings do not refuse the config');
+    const outside = r.problems.filter((p) => /outside the workspace folder/.test(p.message));
+    assert.deepEqual(outside.map((p) => [p.field, p.severity]), [['engines[0].cwd', 'warning'], ['engines[1].cwd', 'warning'], ['engines[3].cwd', 'warning']]);
+  });
+});

@@ -42,7 +42,10 @@ function launch(spec: EngineSpec) {
     portOf: () => undefined,
     baseEnv: {},
   });
-  return { argv: l.command, env: l.env, httpTarget: l.httpTarget };
+  // Every engine gets PYTHONUNBUFFERED=1 unless set (launch.ts); the rest is the preset's doing.
+  const { PYTHONUNBUFFERED, ...env } = l.env;
+  assert.equal(PYTHONUNBUFFERED, '1');
+  return { argv: l.command, env, httpTarget: l.httpTarget };
 }
 
 describe('presets: the exact argv and environment of each', () => {
