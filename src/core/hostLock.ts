@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EngineRoomError } from './errors';
-import { isAlive } from './platform';
+import { hostClockMs, isAlive } from './platform';
 import { slotIsLive, type OwnerRecord, type Registry, type RegistryData, type SlotRecord, type WaiterRecord } from './registry';
 
 export interface LockWaitInfo {
@@ -41,7 +41,7 @@ function headOfQueue(data: RegistryData): WaiterRecord | undefined {
  */
 const HEAD_GRACE = 2000;
 
-function mayTake(data: RegistryData, ticket: number, now = Date.now()): boolean {
+function mayTake(data: RegistryData, ticket: number, now = hostClockMs()): boolean {
   const free = !data.slot || !slotIsLive(data.slot, now);
   if (!free) return false;
   const head = headOfQueue(data);
@@ -76,7 +76,7 @@ export class StartLock {
       this.registry.update((data) => {
         if (previous !== undefined) data.queue = data.queue.filter((w) => !(w.ticket === previous && w.owner.id === owner.id));
         const t = data.nextTicket++;
-        data.queue.push({ owner, key: opts.keys[0] ?? '', name: opts.names[0] ?? '', ticket: t, since: Date.now() });
+        data.queue.push({ owner, key: opts.keys[0] ?? '', name: opts.names[0] ?? '', ticket: t, since: hostClockMs() });
         return t;
       });
     let ticket = await enqueue();
@@ -98,7 +98,7 @@ export class StartLock {
         if (mayTake(snapshot, ticket)) {
           const taken = await this.registry.update(async (data) => {
             if (!inQueue(data, ticket, owner) || !mayTake(data, ticket)) return undefined;
-            const now = Date.now();
+            const now = hostClockMs();
             const slot: SlotRecord = {
               owner,
               token: randomUUID(),
@@ -160,7 +160,7 @@ export class StartLock {
         await this.registry.update((data) => {
           if (data.slot?.token === token) {
             data.slot = null;
-            data.slotFreeSince = Date.now();
+            data.slotFreeSince = hostClockMs();
           }
         });
       },

@@ -292,3 +292,19 @@ export function gpuMemoryByPid(): Map<number, number> | undefined {
   }
   return out;
 }
+
+/**
+ * A clock shared by every process on the host that wall-clock jumps (NTP steps, a user setting the date)
+ * do not move: milliseconds since boot from /proc/uptime on Linux. Elsewhere the wall clock.
+ * The start slot's expiry and the queue's grace period are measured on it.
+ */
+export function hostClockMs(): number {
+  if (isLinux) {
+    try {
+      return Math.round(Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1000);
+    } catch {
+      // fall through
+    }
+  }
+  return Date.now();
+}

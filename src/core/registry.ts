@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import lockfile from 'proper-lockfile';
 import type { HealthProbe } from './model';
 import { EngineRoomError, errorMessage } from './errors';
-import { isAlive, type ProcessIdentity } from './platform';
+import { hostClockMs, isAlive, type ProcessIdentity } from './platform';
 import { engineIsLive } from './processTree';
 
 export interface OwnerRecord extends ProcessIdentity {
@@ -51,6 +51,7 @@ export interface SlotRecord {
   /** Keys of the engines this holder is starting (several for a `leaseOnly` batch). */
   readonly keys: string[];
   readonly names: string[];
+  /** On the host clock (hostClockMs: ms since boot), like every time in this record. */
   readonly since: number;
   /** A holder that is alive but stuck past this time loses the slot. */
   readonly expiresAt: number;
@@ -78,7 +79,7 @@ export interface RegistryData {
   version: 1;
   nextTicket: number;
   slot: SlotRecord | null;
-  /** When the slot was last given back (epoch ms): a head of the queue that does not take it soon is skipped. */
+  /** When the slot was last given back (host clock): a head of the queue that does not take it soon is skipped. */
   slotFreeSince: number;
   queue: WaiterRecord[];
   leases: LeaseRecord[];
@@ -100,7 +101,7 @@ export function leaseIsLive(l: LeaseRecord): boolean {
   return l.engine ? engineIsLive(l.engine) : isAlive(l.owner);
 }
 
-export function slotIsLive(s: SlotRecord, now = Date.now()): boolean {
+export function slotIsLive(s: SlotRecord, now = hostClockMs()): boolean {
   return isAlive(s.owner) && now < s.expiresAt;
 }
 
@@ -202,7 +203,8 @@ export class Registry {
     } catch (e) {
       throw new EngineRoomError('lock-timeout', `Could not lock the Engine Room registry ${this.lockPath}: ${errorMessage(e)}`);
     }
-    const lockedAt = Date.now();
+    // A process-local monotonic clock: a wall-clock jump must not pass for a stall, nor hide one.
+    const lockedAt = performance.now();
     try {
       const { data, damaged } = this.readRaw();
       const before = JSON.stringify(data);
@@ -210,8 +212,9 @@ export class Registry {
       const result = await fn(data);
       // proper-lockfile notices a lost lock only on its next refresh: after a stall (a blocked event
       // loop) another process may have taken the lock over and written since. Write nothing then.
-      if (compromised || Date.now() - lockedAt > MAX_CRITICAL_SECTION) {
-        throw new EngineRoomError('lock-timeout', `The registry lock was held too long (${Date.now() - lockedAt} ms) and may have been taken over; nothing was written. Try again.`);
+      const held = performance.now() - lockedAt;
+      if (compromised || held > MAX_CRITICAL_SECTION) {
+        throw new EngineRoomError('lock-timeout', `The registry lock was held too long (${Math.round(held)} ms) and may have been taken over; nothing was written. Try again.`);
       }
       const after = JSON.stringify(data);
       if (damaged) {
@@ -259,7 +262,7 @@ export class Registry {
 }
 
 /** Drops leases, the slot and waiters of processes that are gone. */
-export function prune(data: RegistryData, now = Date.now()): void {
+export function prune(data: RegistryData, now = hostClockMs()): void {
   data.leases = data.leases.filter(leaseIsLive);
   if (data.slot && !slotIsLive(data.slot, now)) {
     data.slot = null;

@@ -18,7 +18,7 @@ import { StartLock, lockState, type LockWaitInfo } from './hostLock';
 import { prepareLaunch, type Launch } from './launch';
 import { appendLogNote, fileSize, LogFollower, logFileFor } from './logs';
 import { chooseBlock, choosePort, defaultPortRanges, type PortRanges } from './ports';
-import { describeHolders, gpuMemoryByPid, groupMembers, isAlive, portHoldersOf, selfIdentity, type PortHolder } from './platform';
+import { describeHolders, gpuMemoryByPid, groupMembers, hostClockMs, isAlive, portHoldersOf, selfIdentity, type PortHolder } from './platform';
 import { leaseKey, leasedPorts, Registry, type LeaseRecord, type OwnerRecord, type RegistryData } from './registry';
 import { ensureStateDir } from './stateDir';
 import { reaperArgv } from './reaper';
@@ -1111,7 +1111,7 @@ export class Supervisor {
       this.set(rt, { state: 'stopping', reason: `stopping (started by ${lease.owner.label})` });
       // Tell the owner that this exit is a stop, not a crash to report or restart.
       await this.registry.update((data) => {
-        if (lease.engine) data.stops.push({ key: lease.key, enginePid: lease.engine.pid, by: this.owner.label, at: Date.now() });
+        if (lease.engine) data.stops.push({ key: lease.key, enginePid: lease.engine.pid, by: this.owner.label, at: hostClockMs() });
       });
       await stopTree(lease.engine as NonNullable<LeaseRecord['engine']>, rt.spec.stopSignal, rt.spec.stopTimeout).catch((e) => this.log('error', errorMessage(e)));
       await this.registry.update((data) => {

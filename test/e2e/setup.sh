@@ -31,6 +31,9 @@ command -v python3 >/dev/null || need+=(python3)
 command -v make >/dev/null || need+=(make)
 command -v g++ >/dev/null || need+=(g++)
 command -v ps >/dev/null || need+=(procps)
+# Not for the e2e tests: the unit tests jump one process's wall clock with libfaketime. `npm test` runs
+# this script first, so every system package the tests use is installed here.
+command -v faketime >/dev/null || need+=(faketime)
 if [ ${#need[@]} -gt 0 ]; then
   say "apt-get install ${need[*]}"
   apt-get update -qq

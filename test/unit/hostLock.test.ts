@@ -77,6 +77,25 @@ test('(unit) a stopped waiter at the head of the queue does not block the others
   }
 });
 
+test('(unit) a wall-clock jump does not expire the start slot: a waiter whose clock is 2 h ahead still waits for the holder', async () => {
+  const dir = ensureStateDir(tempDir());
+  const go = path.join(dir, 'go');
+  const holder = startProcess(process.execPath, [...tsx, dir, 'holder', `@${go}`]);
+  await holder.waitForOutput(/acquired holder/);
+  // faketime (libfaketime) moves this process's wall clock 2 hours ahead, far past the slot's holdFor.
+  const jumped = startProcess('faketime', ['-f', '+2h', process.execPath, ...tsx, dir, 'jumped', '100']);
+  try {
+    await jumped.waitForOutput(/waiting jumped holder=\d+/);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.doesNotMatch(jumped.output(), /acquired jumped/, 'the slot did not look expired');
+    fs.writeFileSync(go, '');
+    await jumped.waitForOutput(/acquired jumped/, 10000);
+  } finally {
+    holder.child.kill('SIGKILL');
+    jumped.child.kill('SIGKILL');
+  }
+});
+
 test('(unit) a waiter whose queue entry vanished queues again instead of waiting for ever', async () => {
   const dir = ensureStateDir(tempDir());
   const registry = new Registry(dir);
