@@ -6,28 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CLI, ENGINES, FIXTURES, exitCode, pidAlive, runCli, startProcess, tempDir, testEnv, waitFor, writeConfig } from '../support/helpers';
+import { CLI, ENGINES, FIXTURES, cliStatus, exitCode, pidAlive, runCli, startProcess, tempDir, testEnv, waitFor, writeConfig, type JsonEngine } from '../support/helpers';
 
 const node = process.execPath;
 const fakeVllm = path.join(ENGINES, 'fake_vllm.py');
 const httpServer = path.join(ENGINES, 'http_server.cjs');
 
-interface JsonEngine {
-  name: string;
-  state: string;
-  pid: number | null;
-  ports: Record<string, number>;
-  portBlock: [number, number] | null;
-  health: { ok: boolean } | null;
-  owner: { pid: number; label: string; alive: boolean } | null;
-  logFile: string;
-}
-
-async function status(config: string, env: NodeJS.ProcessEnv): Promise<JsonEngine[]> {
-  const r = await runCli(['status', '--config', config, '--json'], { env });
-  assert.equal(r.code, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { engines: JsonEngine[] }).engines;
-}
+const status = cliStatus;
 
 test('(integration) three `up --detach` at once, eight vLLM-like engines each: all healthy, no EADDRINUSE, no shared port', async () => {
   const stateDir = path.join(tempDir(), 'state');

@@ -8,17 +8,9 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { parseEnv } from 'node:util';
-import { CLI, ENGINES, pidAlive, runCli, tempDir, testEnv, writeConfig } from '../support/helpers';
+import { CLI, ENGINES, pidAlive, runCli, tempDir, testEnv, writeConfig, type JsonEngine } from '../support/helpers';
 
 const node = process.execPath;
-
-interface JsonEngine {
-  name: string;
-  state: string;
-  pid: number | null;
-  ports: Record<string, number>;
-  portBlock: [number, number] | null;
-}
 
 test('(integration) `engine-room env` prints the running engines as valid shell, dotenv and JSON', async () => {
   const dir = tempDir();

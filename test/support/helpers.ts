@@ -104,3 +104,22 @@ export function exitCode(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
+
+/** One engine of `engine-room status --json` (the stable shape documented in the README). */
+export interface JsonEngine {
+  name: string;
+  state: string;
+  pid: number | null;
+  ports: Record<string, number>;
+  portBlock: [number, number] | null;
+  health: { ok: boolean } | null;
+  owner: { pid: number; label: string; alive: boolean } | null;
+  logFile: string;
+}
+
+/** `engine-room status --json` of a config, as a real process. */
+export async function cliStatus(config: string, env: NodeJS.ProcessEnv): Promise<JsonEngine[]> {
+  const r = await runCli(['status', '--config', config, '--json'], { env });
+  if (r.code !== 0) throw new Error(`engine-room status failed (${r.code}): ${r.stderr}`);
+  return (JSON.parse(r.stdout) as { engines: JsonEngine[] }).engines;
+}
