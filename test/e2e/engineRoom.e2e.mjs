@@ -34,6 +34,11 @@ async function openEngineRoom(page) {
   await viewPane(page, 'Engines').waitFor({ timeout: 15_000 });
 }
 
+/** The tree title's "Start All Engines" action (a single-view container shows it in the side bar title). */
+async function clickStartAll(page) {
+  await page.locator('.part.sidebar .title-actions a.action-label[aria-label^="Start All Engines"]').click();
+}
+
 function tempWorkspace(engines) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'er-e2e-ws-'));
   fs.mkdirSync(path.join(dir, '.vscode'));
@@ -89,8 +94,7 @@ test('(e2e) start all from the tree title: tree, panel and status bar show every
     assert.deepEqual(before.map((r) => r.label), ['web', 'policy', 'cache']);
     for (const r of before) assert.match(r.description, /stopped/);
 
-    // The tree title's "Start All Engines" action (a single-view container shows it in the side bar title).
-    await page.locator('.part.sidebar .title-actions a.action-label[aria-label^="Start All Engines"]').click();
+    await clickStartAll(page);
 
     const rows = await waitUntil(async () => {
       const r = await treeItems(page, 'Engines');
@@ -224,7 +228,7 @@ test('(e2e) the extension host killed with SIGKILL: its engines keep running, th
     await openWorkbench(page, server);
     await openEngineRoom(page);
     await findTreeItem(page, 'Engines', 'web', { timeoutMs: 30_000 });
-    await page.locator('.part.sidebar .title-actions a.action-label[aria-label^="Start All Engines"]').click();
+    await clickStartAll(page);
     await waitUntil(async () => /healthy/.test((await treeItems(page, 'Engines'))[0]?.description ?? ''), { timeoutMs: 30_000, message: 'web healthy' });
     const before = cliStatus(dir, env)[0];
     const host = before.owner.pid;
@@ -267,7 +271,7 @@ test('(e2e) 64 engines and one that floods its log: the tree, panel and status b
     await openWorkbench(page, server);
     await openEngineRoom(page);
     await findTreeItem(page, 'Engines', 'flood', { timeoutMs: 30_000 });
-    await page.locator('.part.sidebar .title-actions a.action-label[aria-label^="Start All Engines"]').click();
+    await clickStartAll(page);
     await waitForStatusBarText(page, { id: 'engineRoom.status' }, '65/65 healthy', { timeoutMs: 120_000 });
     const status = cliStatus(dir, env);
     assert.equal(status.filter((e) => e.state === 'healthy').length, 65);
