@@ -19,8 +19,8 @@ import { readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from 'jsonc-parser';
-import schemaJson from '../../schema/engines.schema.json';
-import { errorMessage } from './errors';
+import schemaJson from '../../../schema/engines.schema.json';
+import { errorMessage } from '../errors';
 import type {
   ConfigProblem,
   EngineSpec,
@@ -31,11 +31,11 @@ import type {
   RestartPolicy,
   SourceRange,
   StartLockMode,
-} from './model';
-import { classifyVariable, listVariables, unknownVariableMessage, variableText } from './variables';
-import { PRESETS, expandPreset, findFlag, gpuList, isPresetName } from './presets';
+} from '../model';
+import { classifyVariable, listVariables, unknownVariableMessage, variableText } from '../variables';
+import { PRESETS, expandPreset, findFlag, gpuList, isPresetName } from '../presets';
 
-export { expandPreset } from './presets';
+export { expandPreset } from '../presets';
 
 /** Larger files are refused before parsing: a config this big is a mistake, and parsing it would stall. */
 export const MAX_CONFIG_BYTES = 5 * 1024 * 1024;
