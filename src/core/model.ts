@@ -1,5 +1,5 @@
 /**
- * The validated, read-only model of `.vscode/engines.json`. Produced by `config.ts`, consumed by the
+ * The validated, read-only model of `.vscode/engines.json`. Produced by `config/`, consumed by the
  * supervisor, the CLI and the VS Code adapters. Durations are milliseconds.
  *
  * Strings in `command`, `cwd`, `env`, `envFile` and health probes may hold variables, expanded at start

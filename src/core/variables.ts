@@ -1,7 +1,7 @@
 /**
  * `${...}` variables in engine strings (`command`, `cwd`, `env` values, `envFile`, `health.http`,
- * `health.command`). `config.ts` validates them when the file is loaded; the supervisor expands them at
- * start time, once the ports are leased.
+ * `health.command`). `config/references.ts` validates them when the file is loaded; the supervisor
+ * expands them at start time, once the ports are leased.
  */
 import { EngineRoomError } from './errors';
 
