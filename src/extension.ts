@@ -12,6 +12,7 @@ import { Commands } from './vscode/commands';
 import { readSettings } from './vscode/settings';
 import { ContextKeys } from './vscode/contextKeys';
 import { EnvFileWriter } from './vscode/envFile';
+import { Refresher } from './vscode/refresher';
 
 let store: EngineStore | undefined;
 let log: vscode.LogOutputChannel | undefined;
@@ -27,17 +28,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const tree = new EnginesTree(store);
   const view = vscode.window.createTreeView('engineRoom.engines', { treeDataProvider: tree, showCollapseAll: false, canSelectMany: true });
   const logs = new LogTerminals();
-  const commands = new Commands(store, logs, log);
   const panel = new EnginesPanel(context.extensionUri, store, (m) => {
     if (m.type === 'openPort') void commands.openPort(m.key, m.port);
     else void vscode.commands.executeCommand(`engineRoom.engine.${m.action}`, m.key);
   });
+  const refresher = new Refresher(store, [view, panel], () => readSettings().refreshInterval, log);
+  const commands = new Commands(store, logs, log, refresher);
   const contextKeys = new ContextKeys(store);
   context.subscriptions.push(
     tree,
     view,
     logs,
     panel,
+    refresher,
     contextKeys,
     new EnginesStatusBar(store),
     new EnvFileWriter(store, () => readSettings().writeEnvFile, log),

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { EngineSnapshot, StartOutcome } from '../core/supervisor';
 import { errorMessage } from '../core/errors';
-import { CONFIG_RELATIVE, engineLabel, type EngineRef, type EngineStore, type FolderEngines } from './engineStore';
+import { CONFIG_RELATIVE, engineLabel, jobsOf, type EngineJob, type EngineRef, type EngineStore, type FolderEngines } from './engineStore';
 import { engineUrl, isRunning, portsText, stateCodicon, stateLabel } from './viewModel';
 import { isEngineNode } from './tree';
 import type { LogTerminals } from './logTerminal';
@@ -23,6 +23,7 @@ export class Commands {
     private readonly store: EngineStore,
     private readonly logs: LogTerminals,
     private readonly log: vscode.LogOutputChannel,
+    private readonly refresher: { refreshNow(): Promise<void> },
   ) {}
 
   register(): vscode.Disposable[] {
@@ -100,19 +101,17 @@ export class Commands {
 
   async startAll(): Promise<void> {
     if (!this.trusted()) return;
-    const folders = this.store.configured().filter((f) => f.supervisor);
+    const folders = this.store.configured().filter((f) => this.store.loaded(f));
     if (folders.length === 0) {
       await this.explainNoEngines();
       return;
     }
-    await this.startIn(folders.map((f) => ({ folder: f, names: [] as string[] })));
+    await this.startIn(folders.map((f) => ({ folder: f, names: [] })));
   }
 
   async start(refs: EngineRef[]): Promise<void> {
     if (!this.trusted()) return;
-    const byFolder = new Map<FolderEngines, string[]>();
-    for (const r of refs) byFolder.set(r.folder, [...(byFolder.get(r.folder) ?? []), r.name]);
-    await this.startIn([...byFolder].map(([folder, names]) => ({ folder, names })));
+    await this.startIn(jobsOf(refs));
   }
 
   private async explainNoEngines(): Promise<void> {
@@ -127,8 +126,8 @@ export class Commands {
   }
 
   /** Starts with a cancellable progress notification that follows each engine's state. */
-  private async startIn(jobs: Array<{ folder: FolderEngines; names: string[] }>): Promise<void> {
-    jobs = jobs.filter((j) => j.folder.supervisor);
+  private async startIn(jobs: readonly EngineJob[]): Promise<void> {
+    jobs = jobs.filter((j) => this.store.loaded(j.folder));
     for (const j of jobs) {
       if (j.folder.problems.some((p) => p.severity === 'error')) {
         void vscode.window.showWarningMessage(`${CONFIG_RELATIVE} of ${j.folder.folder.name} has problems: starting the engines of its last valid version.`, 'Show Problems').then((c) => c && vscode.commands.executeCommand('workbench.actions.view.problems'));
@@ -152,23 +151,20 @@ export class Commands {
     }
   }
 
-  private startWithProgress(jobs: Array<{ folder: FolderEngines; names: string[] }>): Thenable<Array<{ folder: FolderEngines; results: StartOutcome[] }>> {
+  private startWithProgress(jobs: readonly EngineJob[]): Thenable<Array<{ folder: FolderEngines; results: StartOutcome[] }>> {
     return vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'Engine Room', cancellable: true },
       async (progress, token) => {
         const abort = new AbortController();
         const sub = token.onCancellationRequested(() => abort.abort());
-        const offs = jobs.map((j) =>
-          j.folder.supervisor!.on('change', (s) => {
-            if (s.state === 'waiting' || s.state === 'starting') progress.report({ message: `${s.name}: ${s.reason ?? s.state}` });
-            else if (s.state === 'healthy') progress.report({ message: `${s.name} is healthy` });
-          }),
-        );
+        const onProgress = (s: EngineSnapshot) => {
+          if (s.state === 'waiting' || s.state === 'starting') progress.report({ message: `${s.name}: ${s.reason ?? s.state}` });
+          else if (s.state === 'healthy') progress.report({ message: `${s.name} is healthy` });
+        };
         try {
           progress.report({ message: 'starting...' });
-          return await Promise.all(jobs.map(async (j) => ({ folder: j.folder, results: await j.folder.supervisor!.start(j.names, abort.signal) })));
+          return await this.store.start(jobs, { signal: abort.signal, onProgress });
         } finally {
-          offs.forEach((off) => off());
           sub.dispose();
         }
       },
@@ -189,18 +185,11 @@ export class Commands {
 
   async stop(refs: EngineRef[]): Promise<void> {
     const names = refs.map((r) => r.name).join(', ');
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Stopping ${names}` }, async () => {
-      const byFolder = new Map<FolderEngines, string[]>();
-      for (const r of refs) byFolder.set(r.folder, [...(byFolder.get(r.folder) ?? []), r.name]);
-      await Promise.all(
-        [...byFolder].map(([f, names]) =>
-          f.supervisor?.stop(names).catch((e) => {
-            this.log.error(`stop failed: ${errorMessage(e)}`);
-            void vscode.window.showErrorMessage(`Engine Room: could not stop ${names.join(', ')}: ${errorMessage(e)}`, 'Show Log').then((c) => c && this.log.show());
-          }),
-        ),
-      );
-    });
+    const failed = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Stopping ${names}` }, () => this.store.stop(jobsOf(refs)));
+    for (const { job, error } of failed) {
+      this.log.error(`stop failed: ${errorMessage(error)}`);
+      void vscode.window.showErrorMessage(`Engine Room: could not stop ${job.names.join(', ')}: ${errorMessage(error)}`, 'Show Log').then((c) => c && this.log.show());
+    }
   }
 
   async restart(refs: EngineRef[]): Promise<void> {
@@ -210,9 +199,8 @@ export class Commands {
   }
 
   showLog(ref: EngineRef): void {
-    const s = this.store.snapshot(ref);
-    if (!s) return;
-    this.logs.show(ref.key, `Engine: ${engineLabel(ref, this.multiFolder())}`, s.logFile);
+    const logFile = this.store.logFile(ref);
+    if (logFile) this.logs.show(ref.key, `Engine: ${engineLabel(ref, this.multiFolder())}`, logFile);
   }
 
   private async copyUrl(refs: EngineRef[]): Promise<void> {
@@ -293,6 +281,6 @@ export class Commands {
 
   private async refresh(): Promise<void> {
     await Promise.all(this.store.list().map((f) => this.store.reload(f)));
-    await Promise.all(this.store.list().map((f) => (vscode.workspace.isTrusted ? f.supervisor?.refresh() : undefined)));
+    await this.refresher.refreshNow();
   }
 }

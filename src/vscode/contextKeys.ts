@@ -1,7 +1,6 @@
 /** Context keys for `when` clauses, set only when their value changes. */
 import * as vscode from 'vscode';
 import type { EngineStore } from './engineStore';
-import { isRunning } from './viewModel';
 
 export class ContextKeys implements vscode.Disposable {
   private readonly values = new Map<string, unknown>();
@@ -26,11 +25,7 @@ export class ContextKeys implements vscode.Disposable {
     const configured = this.store.configured();
     this.set('engineRoom.hasConfig', configured.length > 0);
     this.set('engineRoom.loaded', this.store.initialized);
-    const running = this.store.engines().some((r) => {
-      const s = this.store.snapshot(r);
-      return s !== undefined && isRunning(s);
-    });
-    this.set('engineRoom.anyRunning', running);
+    this.set('engineRoom.anyRunning', this.store.anyRunning());
   }
 
   dispose(): void {

@@ -1,29 +1,34 @@
 /**
  * The engines of every workspace folder: loads and watches each folder's `.vscode/engines.json`, keeps
  * one core Supervisor per valid config, shows config problems in the Problems panel, and tells the views
- * which engine changed. The views only read from here; the commands act through here.
+ * which engine changed, with its new snapshot. The extension's only way into the core: the views read
+ * the snapshots cached here (built once per change, by the supervisor), the commands and the refresher
+ * act through here; no one else holds a supervisor.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { loadConfig } from '../core/config';
-import type { LoadResult } from '../core/model';
-import type { ConfigProblem } from '../core/model';
-import { Supervisor, type EngineSnapshot } from '../core/supervisor';
+import type { ConfigProblem, LoadResult } from '../core/model';
+import { Supervisor, type EngineSnapshot, type StartOutcome } from '../core/supervisor';
 import { defaultStateDir } from '../core/stateDir';
 import { errorMessage } from '../core/errors';
+import { lockState } from '../core/hostLock';
+import { Registry } from '../core/registry';
+import { isRunning } from './viewModel';
+import { ConfigDiagnostics } from './diagnostics';
 
 export const CONFIG_RELATIVE = '.vscode/engines.json';
 
-/** One workspace folder and what its config gave. */
+/** One workspace folder and what its config gave (its supervisor is the store's: see `loaded()`). */
 export interface FolderEngines {
   readonly folder: vscode.WorkspaceFolder;
   readonly configUri: vscode.Uri;
-  /** Present once the config has been valid; keeps running engines through later bad edits. */
-  supervisor?: Supervisor;
-  problems: readonly ConfigProblem[];
-  exists: boolean;
+  readonly problems: readonly ConfigProblem[];
+  readonly exists: boolean;
 }
+
+type FolderState = { -readonly [K in keyof FolderEngines]: FolderEngines[K] };
 
 /** What a tree item, a quick pick or a command refers to. */
 export interface EngineRef {
@@ -33,40 +38,71 @@ export interface EngineRef {
   readonly key: string;
 }
 
+/** One engine changed: its new snapshot, as the supervisor built it. */
+export interface EngineChange {
+  readonly ref: EngineRef;
+  readonly snapshot: EngineSnapshot;
+}
+
+/** Engines of one folder to act on; no names: all of them. */
+export interface EngineJob {
+  readonly folder: FolderEngines;
+  readonly names: readonly string[];
+}
+
+/** Who holds the host-wide start lock and who waits. */
+export type LockStatus = ReturnType<typeof lockState>;
+
+/** The refs grouped by folder, in the order given. */
+export function jobsOf(refs: readonly EngineRef[]): EngineJob[] {
+  const byFolder = new Map<FolderEngines, string[]>();
+  for (const r of refs) byFolder.set(r.folder, [...(byFolder.get(r.folder) ?? []), r.name]);
+  return [...byFolder].map(([folder, names]) => ({ folder, names }));
+}
+
 export class EngineStore implements vscode.Disposable {
-  private readonly folders = new Map<string, FolderEngines>();
+  private readonly folders = new Map<string, FolderState>();
+  /** Present once a folder's config has been valid; keeps running engines through later bad edits. */
+  private readonly supervisors = new Map<FolderEngines, Supervisor>();
+  /** The latest snapshot of every engine, by ref key: what every view renders. */
+  private readonly snaps = new Map<string, EngineSnapshot>();
+  private readonly registry: Registry;
+  private lock: LockStatus = { holder: null, queue: [] };
+  private lockText = '';
   private readonly disposables: vscode.Disposable[] = [];
-  private readonly engineChanged = new vscode.EventEmitter<EngineRef>();
+  private readonly engineChanged = new vscode.EventEmitter<EngineChange>();
   private readonly structureChanged = new vscode.EventEmitter<void>();
-  private readonly diagnostics: vscode.DiagnosticCollection;
+  private readonly lockChanged = new vscode.EventEmitter<void>();
+  private readonly diagnostics = new ConfigDiagnostics();
   private readonly refs = new Map<string, EngineRef>();
   private reloadTimers = new Map<string, NodeJS.Timeout>();
   private readonly reloading = new Map<FolderEngines, Promise<void>>();
   private shuttingDown = false;
 
-  /** One engine's state, health or ports changed. */
+  /** One engine's state, health or ports changed: its new snapshot. */
   readonly onDidChangeEngine = this.engineChanged.event;
   /** Folders, configs or the list of engines changed: redraw everything. */
   readonly onDidChangeStructure = this.structureChanged.event;
+  /** The holder or the queue of the host-wide start lock changed. */
+  readonly onDidChangeLock = this.lockChanged.event;
 
   constructor(
     private readonly log: vscode.LogOutputChannel,
-    private readonly settings: () => { refreshInterval: number; orphans: 'adopt' | 'stop'; onWindowCrash: 'keep' | 'stop' },
+    private readonly settings: () => { orphans: 'adopt' | 'stop'; onWindowCrash: 'keep' | 'stop' },
     private readonly extensionPath: string,
   ) {
-    this.diagnostics = vscode.languages.createDiagnosticCollection('engineRoom');
+    this.registry = new Registry(this.stateDir, (m) => this.log.warn(m));
     const watcher = vscode.workspace.createFileSystemWatcher(`**/${CONFIG_RELATIVE}`);
     this.disposables.push(
       this.diagnostics,
       this.engineChanged,
       this.structureChanged,
+      this.lockChanged,
       watcher,
       watcher.onDidChange((u) => this.scheduleReload(u)),
       watcher.onDidCreate((u) => this.scheduleReload(u)),
       watcher.onDidDelete((u) => this.scheduleReload(u)),
       vscode.workspace.onDidChangeWorkspaceFolders(() => void this.syncFolders()),
-      vscode.workspace.onDidGrantWorkspaceTrust(() => this.startWatching()),
-      vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('engineRoom.refreshInterval') && this.startWatching()),
     );
   }
 
@@ -80,6 +116,7 @@ export class EngineStore implements vscode.Disposable {
   /** Loads every folder's config. */
   async init(): Promise<void> {
     await this.syncFolders();
+    this.readLock();
     this.initialized = true;
     this.structureChanged.fire();
   }
@@ -94,25 +131,107 @@ export class EngineStore implements vscode.Disposable {
     return this.list().filter((f) => f.exists || this.anyRunning(f));
   }
 
-  private anyRunning(f: FolderEngines): boolean {
-    return !!f.supervisor && f.supervisor.snapshots().some((s) => s.pid !== null || s.nextRestartAt !== null || s.state === 'waiting' || s.state === 'starting' || s.state === 'stopping');
+  /** Whether the folder's config has been valid once: its engines can be shown and started. */
+  loaded(f: FolderEngines): boolean {
+    return this.supervisors.has(f);
+  }
+
+  /** Something to stop in that folder, or anywhere. */
+  anyRunning(f?: FolderEngines): boolean {
+    return this.snapshots(f).some(isRunning);
   }
 
   engines(folder?: FolderEngines): EngineRef[] {
     const folders = folder ? [folder] : this.list();
-    return folders.flatMap((f) => (f.supervisor ? f.supervisor.names().map((n) => this.ref(f, n)) : []));
+    return folders.flatMap((f) => this.supervisors.get(f)?.names().map((n) => this.ref(f, n)) ?? []);
   }
 
+  /** The engine's latest snapshot (cached: no supervisor work). */
   snapshot(ref: EngineRef): EngineSnapshot | undefined {
-    try {
-      return ref.folder.supervisor?.snapshot(ref.name);
-    } catch {
-      return undefined;
-    }
+    return this.snaps.get(ref.key);
+  }
+
+  /** The latest snapshots of a folder's engines, or of every engine, in order. */
+  snapshots(folder?: FolderEngines): EngineSnapshot[] {
+    return this.engines(folder).flatMap((r) => this.snaps.get(r.key) ?? []);
   }
 
   find(key: string): EngineRef | undefined {
     return this.engines().find((r) => r.key === key);
+  }
+
+  /** The engine's log file (its owner's, for an engine another window or the CLI runs). */
+  logFile(ref: EngineRef): string | undefined {
+    return this.snapshot(ref)?.logFile;
+  }
+
+  /** The host-wide start lock as last read (it is one registry for every folder). */
+  lockStatus(): LockStatus {
+    return this.lock;
+  }
+
+  /** Calls `listener` whenever the registry file is replaced (any owner's change). */
+  onRegistryChange(listener: () => void): vscode.Disposable {
+    return { dispose: this.registry.onChange(listener) };
+  }
+
+  /**
+   * Starts engines (and what they depend on) under the host-wide start lock; `onProgress` sees every
+   * change of the jobs' folders until then. Never rejects for an engine's failure (see the outcomes).
+   */
+  async start(jobs: readonly EngineJob[], opts: { signal?: AbortSignal; onProgress?: (s: EngineSnapshot) => void } = {}): Promise<Array<{ folder: FolderEngines; results: StartOutcome[] }>> {
+    const folders = new Set(jobs.map((j) => j.folder));
+    const sub = opts.onProgress && this.onDidChangeEngine((c) => folders.has(c.ref.folder) && opts.onProgress?.(c.snapshot));
+    try {
+      return await Promise.all(jobs.map(async (j) => ({ folder: j.folder, results: await this.supervisorOf(j.folder).start(j.names, opts.signal) })));
+    } finally {
+      sub?.dispose();
+    }
+  }
+
+  /** Stops engines and their whole process trees; resolves with the jobs that failed. */
+  async stop(jobs: readonly EngineJob[]): Promise<Array<{ job: EngineJob; error: unknown }>> {
+    const failed: Array<{ job: EngineJob; error: unknown }> = [];
+    await Promise.all(jobs.map((job) => this.supervisors.get(job.folder)?.stop(job.names).catch((error: unknown) => void failed.push({ job, error }))));
+    return failed;
+  }
+
+  /**
+   * Re-reads the start lock and the registry: other owners' engines, adopted or stopped orphans, fresh
+   * probes of those (probe false: registry only, for an untrusted workspace). The refresher calls it.
+   */
+  async refresh(probe: boolean): Promise<void> {
+    if (this.shuttingDown) return;
+    this.readLock();
+    await Promise.all([...this.supervisors].map(([f, sup]) => sup.refresh(probe).catch((e) => this.log.warn(`[${f.folder.name}] refresh failed: ${errorMessage(e)}`))));
+  }
+
+  /** One nvidia-smi answer (pid to MiB) for every folder's engines. */
+  attachGpuMemory(byPid: ReadonlyMap<number, number> | undefined): void {
+    for (const sup of this.supervisors.values()) {
+      // The core's Supervisor gains attachGpuMemory() in a parallel change; until it is merged the call
+      // is skipped. After the merge: `sup.attachGpuMemory(byPid)`.
+      (sup as { attachGpuMemory?: (m: ReadonlyMap<number, number> | undefined) => void }).attachGpuMemory?.(byPid);
+    }
+  }
+
+  private supervisorOf(f: FolderEngines): Supervisor {
+    const sup = this.supervisors.get(f);
+    if (!sup) throw new Error(`${configDisplayPath(f)} has no valid engines.`);
+    return sup;
+  }
+
+  private readLock(): void {
+    try {
+      this.lock = lockState(this.registry.read());
+    } catch (e) {
+      this.log.warn(`could not read the start lock: ${errorMessage(e)}`);
+      return;
+    }
+    const text = JSON.stringify(this.lock);
+    if (text === this.lockText) return;
+    this.lockText = text;
+    this.lockChanged.fire();
   }
 
   private ref(folder: FolderEngines, name: string): EngineRef {
@@ -123,6 +242,17 @@ export class EngineStore implements vscode.Disposable {
       this.refs.set(key, r);
     }
     return r;
+  }
+
+  /** Rebuilds the cached snapshots of one folder (after its config changed): once per engine. */
+  private resnapshot(f: FolderEngines, sup: Supervisor | undefined): void {
+    const keep = new Set<string>();
+    for (const name of sup?.names() ?? []) {
+      const ref = this.ref(f, name);
+      keep.add(ref.key);
+      this.snaps.set(ref.key, sup!.snapshot(name));
+    }
+    for (const r of this.refs.values()) if (r.folder === f && !keep.has(r.key)) this.snaps.delete(r.key);
   }
 
   private async syncFolders(): Promise<void> {
@@ -163,46 +293,26 @@ export class EngineStore implements vscode.Disposable {
     return next;
   }
 
-  private async reloadNow(f: FolderEngines, fire: boolean): Promise<void> {
+  private async reloadNow(folder: FolderEngines, fire: boolean): Promise<void> {
+    const f = this.folders.get(folder.folder.uri.toString());
     // The folder was removed, or the window is closing, while this reload waited.
-    if (this.shuttingDown || this.folders.get(f.folder.uri.toString()) !== f) return;
+    if (this.shuttingDown || f !== folder) return;
     if (f.configUri.scheme !== 'file') return;
     const missing = !fs.existsSync(f.configUri.fsPath);
     const result: LoadResult = missing ? { problems: [] } : await loadConfig(f.configUri.fsPath);
     if (this.shuttingDown) return;
     f.exists = !missing;
     // The file is gone: keep the supervisor only while its engines still run (they stay visible).
-    if (missing && f.supervisor && !this.anyRunning(f)) await this.release(f, false);
+    if (missing && this.supervisors.has(f) && !this.anyRunning(f)) await this.release(f, false);
     f.problems = result.problems;
-    this.diagnostics.set(f.configUri, f.problems.map(toDiagnostic));
+    this.diagnostics.set(f.configUri, f.problems);
     if (result.config) {
-      if (f.supervisor) {
-        f.supervisor.setConfig(result.config);
-      } else {
-        try {
-          f.supervisor = new Supervisor({
-            config: result.config,
-            stateDir: this.stateDir,
-            ownerKind: 'vscode',
-            ownerLabel: `VS Code window (pid ${process.pid})`,
-            orphans: this.settings().orphans,
-            reaper: this.settings().onWindowCrash === 'stop' ? { script: path.join(this.extensionPath, 'dist', 'reaper.js') } : undefined,
-            log: (level, m) => {
-              try {
-                this.log[level](`[${f.folder.name}] ${m}`);
-              } catch {
-                // the channel is closed while the window shuts down
-              }
-            },
-          });
-        } catch (e) {
-          this.log.error(`[${f.folder.name}] ${errorMessage(e)}`);
-          void vscode.window.showErrorMessage(`Engine Room: ${errorMessage(e)}`);
-          return;
-        }
-        const sup = f.supervisor;
-        sup.on('change', (s) => this.engineChanged.fire(this.ref(f, s.name)));
-        this.watch(sup);
+      const existing = this.supervisors.get(f);
+      if (existing) {
+        existing.setConfig(result.config);
+        this.resnapshot(f, existing);
+      } else if (!this.createSupervisor(f, result.config)) {
+        return;
       }
       this.log.info(`[${f.folder.name}] loaded ${result.config.engines.length} engine(s) from ${f.configUri.fsPath}`);
     } else if (!missing) {
@@ -211,23 +321,45 @@ export class EngineStore implements vscode.Disposable {
     if (fire) this.structureChanged.fire();
   }
 
-  /**
-   * Follows the engines that other windows and the CLI run. Untrusted: the registry only, no health
-   * probes (a `command` probe would run a workspace command), so running engines can still be stopped.
-   */
-  private watch(sup: Supervisor): void {
-    sup.watch(this.settings().refreshInterval, vscode.workspace.isTrusted);
-  }
-
-  /** After trust is granted or the interval changed. */
-  private startWatching(): void {
-    for (const f of this.folders.values()) if (f.supervisor) this.watch(f.supervisor);
-    this.structureChanged.fire();
+  private createSupervisor(f: FolderEngines, config: NonNullable<LoadResult['config']>): boolean {
+    let sup: Supervisor;
+    try {
+      sup = new Supervisor({
+        config,
+        stateDir: this.stateDir,
+        ownerKind: 'vscode',
+        ownerLabel: `VS Code window (pid ${process.pid})`,
+        orphans: this.settings().orphans,
+        reaper: this.settings().onWindowCrash === 'stop' ? { script: path.join(this.extensionPath, 'dist', 'reaper.js') } : undefined,
+        log: (level, m) => {
+          try {
+            this.log[level](`[${f.folder.name}] ${m}`);
+          } catch {
+            // the channel is closed while the window shuts down
+          }
+        },
+      });
+    } catch (e) {
+      this.log.error(`[${f.folder.name}] ${errorMessage(e)}`);
+      void vscode.window.showErrorMessage(`Engine Room: ${errorMessage(e)}`);
+      return false;
+    }
+    this.supervisors.set(f, sup);
+    this.resnapshot(f, sup);
+    // The event carries the snapshot the supervisor built for it: kept here, handed to every view.
+    sup.on('change', (snapshot) => {
+      if (this.supervisors.get(f) !== sup) return;
+      const ref = this.ref(f, snapshot.name);
+      this.snaps.set(ref.key, snapshot);
+      this.engineChanged.fire({ ref, snapshot });
+    });
+    return true;
   }
 
   private async release(f: FolderEngines, stopEngines = true): Promise<void> {
-    const sup = f.supervisor;
-    f.supervisor = undefined;
+    const sup = this.supervisors.get(f);
+    this.supervisors.delete(f);
+    this.resnapshot(f, undefined);
     if (!sup) return;
     if (stopEngines) await sup.dispose();
     else await sup.detach();
@@ -246,14 +378,6 @@ export class EngineStore implements vscode.Disposable {
   dispose(): void {
     for (const d of this.disposables) d.dispose();
   }
-}
-
-export function toDiagnostic(p: ConfigProblem): vscode.Diagnostic {
-  const r = p.range;
-  const range = new vscode.Range(Math.max(0, r.line - 1), Math.max(0, r.column - 1), Math.max(0, r.endLine - 1), Math.max(0, r.endColumn - 1));
-  const d = new vscode.Diagnostic(range, p.field ? `${p.field}: ${p.message}` : p.message, p.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning);
-  d.source = 'Engine Room';
-  return d;
 }
 
 /** "api" or "api (folder)" when several folders have engines. */

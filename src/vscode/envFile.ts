@@ -7,7 +7,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { endpointVariables, formatDotenv } from '../core/endpoints';
-import type { EngineSnapshot } from '../core/supervisor';
 import type { EngineStore, FolderEngines } from './engineStore';
 
 export const ENV_FILE_RELATIVE = '.vscode/engines.env';
@@ -42,10 +41,7 @@ export class EnvFileWriter implements vscode.Disposable {
 
   /** The file's text for one folder now. */
   text(f: FolderEngines): string {
-    const snaps = this.store
-      .engines(f)
-      .map((r) => this.store.snapshot(r))
-      .filter((s): s is EngineSnapshot => s !== undefined && s.pid !== null);
+    const snaps = this.store.snapshots(f).filter((s) => s.pid !== null);
     const vars = endpointVariables(snaps.map((s) => ({ name: s.name, host: s.host === '0.0.0.0' || s.host === '::' ? '127.0.0.1' : s.host, ports: s.ports, portBlock: s.portBlock, openai: s.openai })));
     return HEADER + formatDotenv(vars);
   }

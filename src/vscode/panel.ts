@@ -7,15 +7,19 @@ import * as vscode from 'vscode';
 import { isWebviewMessage, type HostMessage, type PanelEngine, type WebviewMessage } from '../shared/protocol';
 import type { EngineSnapshot } from '../core/supervisor';
 import type { EngineStore } from './engineStore';
+import type { VisibleView } from './refresher';
 import { browsableHost, isRunning } from './viewModel';
 
 export const PANEL_VIEW_ID = 'engineRoom.panel';
 
-export class EnginesPanel implements vscode.WebviewViewProvider, vscode.Disposable {
+export class EnginesPanel implements vscode.WebviewViewProvider, VisibleView, vscode.Disposable {
   private view: vscode.WebviewView | undefined;
   private ready = false;
   private pending: NodeJS.Timeout | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
+  private readonly visibility = new vscode.EventEmitter<void>();
+  private readonly disposables: vscode.Disposable[] = [this.visibility];
+  /** The panel came into sight or left it (the refresher polls faster while it is visible). */
+  readonly onDidChangeVisibility = this.visibility.event;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -25,8 +29,13 @@ export class EnginesPanel implements vscode.WebviewViewProvider, vscode.Disposab
     this.disposables.push(
       store.onDidChangeEngine(() => this.schedule()),
       store.onDidChangeStructure(() => this.schedule()),
+      store.onDidChangeLock(() => this.schedule()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.schedule()),
     );
+  }
+
+  get visible(): boolean {
+    return this.view?.visible ?? false;
   }
 
   resolveWebviewView(view: vscode.WebviewView): void {
@@ -76,7 +85,10 @@ export class EnginesPanel implements vscode.WebviewViewProvider, vscode.Disposab
           this.onMessage(m);
         }
       }),
-      view.onDidChangeVisibility(() => view.visible && this.post()),
+      view.onDidChangeVisibility(() => {
+        if (view.visible) this.post();
+        this.visibility.fire();
+      }),
     );
     // The uptime column moves on its own: refresh it while the panel is visible.
     const tick = setInterval(() => view.visible && this.post(), 5000);
@@ -89,7 +101,9 @@ export class EnginesPanel implements vscode.WebviewViewProvider, vscode.Disposab
         this.ready = false;
       }
       disposeView.dispose();
+      this.visibility.fire();
     });
+    this.visibility.fire();
   }
 
   private schedule(): void {
@@ -102,23 +116,21 @@ export class EnginesPanel implements vscode.WebviewViewProvider, vscode.Disposab
 
   /** The message the panel shows now. Public for tests. */
   message(): HostMessage {
-    const refs = this.store.engines();
     const multiFolder = this.store.configured().length > 1;
     const engines: PanelEngine[] = [];
-    for (const r of refs) {
+    for (const r of this.store.engines()) {
       const s = this.store.snapshot(r);
       if (s) engines.push(toPanelEngine(s, r.folder.folder.name));
     }
-    const sup = this.store.list().find((f) => f.supervisor)?.supervisor;
-    const lock = sup?.lockStatus();
+    const lock = this.store.lockStatus();
     return {
       type: 'state',
       engines,
       trusted: vscode.workspace.isTrusted,
       multiFolder,
       lock: {
-        holder: lock?.holder ? { pid: lock.holder.owner.pid, label: lock.holder.owner.label, engines: lock.holder.names } : null,
-        queue: (lock?.queue ?? []).map((w) => ({ pid: w.owner.pid, label: w.owner.label, engine: w.name })),
+        holder: lock.holder ? { pid: lock.holder.owner.pid, label: lock.holder.owner.label, engines: lock.holder.names } : null,
+        queue: lock.queue.map((w) => ({ pid: w.owner.pid, label: w.owner.label, engine: w.name })),
       },
     };
   }

@@ -1,6 +1,5 @@
 /** The status bar item: "3/4 healthy" at a glance, a spinner while starting, warning colors on trouble. */
 import * as vscode from 'vscode';
-import type { EngineSnapshot } from '../core/supervisor';
 import type { EngineStore } from './engineStore';
 import { portsText, stateCodicon, stateLabel } from './viewModel';
 
@@ -31,7 +30,7 @@ export class EnginesStatusBar implements vscode.Disposable {
   }
 
   update(): void {
-    const snaps = this.store.engines().map((r) => this.store.snapshot(r)).filter((s): s is EngineSnapshot => !!s);
+    const snaps = this.store.snapshots();
     if (this.store.configured().length === 0) {
       this.item.hide();
       return;

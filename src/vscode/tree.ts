@@ -29,8 +29,8 @@ export class EnginesTree implements vscode.TreeDataProvider<TreeNode>, vscode.Di
     this.disposables.push(
       this.changed,
       store.onDidChangeStructure(() => this.changed.fire()),
-      store.onDidChangeEngine((ref) => {
-        this.tickCountdown(ref);
+      store.onDidChangeEngine(({ ref, snapshot }) => {
+        this.tickCountdown(ref, snapshot);
         const node = this.nodes.get(ref.key);
         // Fire for that engine only (and its folder's "x/y healthy"); one not shown yet needs a full redraw.
         if (!node) return this.changed.fire();
@@ -44,9 +44,8 @@ export class EnginesTree implements vscode.TreeDataProvider<TreeNode>, vscode.Di
   private readonly countdowns = new Map<string, NodeJS.Timeout>();
 
   /** "restarting in 3 s" counts down: redraw that engine every second until its restart. */
-  private tickCountdown(ref: EngineRef): void {
-    const s = this.store.snapshot(ref);
-    if (!s?.nextRestartAt || this.countdowns.has(ref.key)) return;
+  private tickCountdown(ref: EngineRef, s: EngineSnapshot): void {
+    if (!s.nextRestartAt || this.countdowns.has(ref.key)) return;
     const timer = setInterval(() => {
       const now = this.store.snapshot(ref);
       const node = this.nodes.get(ref.key);
@@ -120,7 +119,7 @@ export class EnginesTree implements vscode.TreeDataProvider<TreeNode>, vscode.Di
         item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
         const first = node.folder.problems[0];
         item.tooltip = first ? `Line ${first.range.line}: ${first.field ? `${first.field}: ` : ''}${first.message}` : undefined;
-        item.description = node.folder.supervisor ? 'showing the last valid version' : 'nothing can start';
+        item.description = this.store.loaded(node.folder) ? 'showing the last valid version' : 'nothing can start';
         item.command = { command: 'workbench.actions.view.problems', title: 'Show Problems' };
         return item;
       }
@@ -130,7 +129,7 @@ export class EnginesTree implements vscode.TreeDataProvider<TreeNode>, vscode.Di
         item.iconPath = vscode.ThemeIcon.Folder;
         item.resourceUri = node.folder.folder.uri;
         item.contextValue = 'engineFolder';
-        const snaps = this.store.engines(node.folder).map((r) => this.store.snapshot(r)).filter((s): s is EngineSnapshot => !!s);
+        const snaps = this.store.snapshots(node.folder);
         item.description = `${snaps.filter((s) => s.state === 'healthy').length}/${snaps.length} healthy`;
         return item;
       }

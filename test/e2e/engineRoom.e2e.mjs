@@ -82,7 +82,7 @@ const engines = [
 test('(e2e) start all from the tree title: tree, panel and status bar show every engine healthy with the CLI\'s ports; stop one inline; a bad config shows a problem at its line', async () => {
   const { dir, state } = tempWorkspace(engines);
   const env = engineEnv(state, 27500);
-  const server = await startCodeServer({ workspace: dir, vsix, env, name: 'engines', artifactsDir: path.join(ARTIFACTS, 'main'), settings: { 'engineRoom.writeEnvFile': true } });
+  const server = await startCodeServer({ workspace: dir, vsix, env, name: 'engines', artifactsDir: path.join(ARTIFACTS, 'main'), settings: { 'engineRoom.writeEnvFile': true, 'engineRoom.refreshInterval': 60_000 } });
   const envFile = path.join(dir, '.vscode', 'engines.env');
   const ui = await launchBrowser({ artifactsDir: server.artifactsDir });
   const page = ui.page;
@@ -161,6 +161,13 @@ test('(e2e) start all from the tree title: tree, panel and status bar show every
     await screenshot(page, ARTIFACTS, 'problems');
     fs.writeFileSync(path.join(dir, '.vscode', 'engines.json'), good);
     await waitUntil(async () => !(await readProblems(page, { open: false }).catch(() => [])).some((x) => /engines\[0\]/.test(x.message)), { timeoutMs: 20_000, message: 'the problem to go away' });
+
+    // The CLI starts "web": the tree shows it within seconds although the poll is 60 s away here (the
+    // refresher watches the registry file).
+    await openEngineRoom(page);
+    const up = spawnSync(process.execPath, [CLI, 'up', '--detach', 'web', '--config', path.join(dir, '.vscode', 'engines.json')], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(up.status, 0, up.stderr);
+    await waitUntil(async () => /healthy · CLI$/.test((await treeItems(page, 'Engines')).find((r) => r.label === 'web')?.description ?? ''), { timeoutMs: 10_000, message: 'the CLI\'s web healthy in the tree' });
   } finally {
     await screenshot(page, ARTIFACTS, 'main-final').catch(() => {});
     await ui.close();
