@@ -1,7 +1,7 @@
 /** Context keys for `when` clauses, set only when their value changes. */
 import * as vscode from 'vscode';
 import type { EngineStore } from './engineStore';
-import { isRunning } from './viewModel';
+import { isRunning } from '../shared/engineState';
 
 export class ContextKeys implements vscode.Disposable {
   private readonly values = new Map<string, unknown>();

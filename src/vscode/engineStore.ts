@@ -12,6 +12,7 @@ import type { ConfigProblem } from '../core/model';
 import { Supervisor, type EngineSnapshot } from '../core/supervisor';
 import { defaultStateDir } from '../core/stateDir';
 import { errorMessage } from '../core/errors';
+import { isRunning } from '../shared/engineState';
 
 export const CONFIG_RELATIVE = '.vscode/engines.json';
 
@@ -95,7 +96,7 @@ export class EngineStore implements vscode.Disposable {
   }
 
   private anyRunning(f: FolderEngines): boolean {
-    return !!f.supervisor && f.supervisor.snapshots().some((s) => s.pid !== null || s.nextRestartAt !== null || s.state === 'waiting' || s.state === 'starting' || s.state === 'stopping');
+    return !!f.supervisor && f.supervisor.snapshots().some(isRunning);
   }
 
   engines(folder?: FolderEngines): EngineRef[] {

@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { endpointVariables, formatDotenv } from '../core/endpoints';
 import type { EngineSnapshot } from '../core/supervisor';
 import type { EngineStore, FolderEngines } from './engineStore';
+import { browsableHost } from '../shared/url';
 
 export const ENV_FILE_RELATIVE = '.vscode/engines.env';
 
@@ -46,7 +47,7 @@ export class EnvFileWriter implements vscode.Disposable {
       .engines(f)
       .map((r) => this.store.snapshot(r))
       .filter((s): s is EngineSnapshot => s !== undefined && s.pid !== null);
-    const vars = endpointVariables(snaps.map((s) => ({ name: s.name, host: s.host === '0.0.0.0' || s.host === '::' ? '127.0.0.1' : s.host, ports: s.ports, portBlock: s.portBlock, openai: s.openai })));
+    const vars = endpointVariables(snaps.map((s) => ({ name: s.name, host: browsableHost(s.host), ports: s.ports, portBlock: s.portBlock, openai: s.openai })));
     return HEADER + formatDotenv(vars);
   }
 

@@ -7,7 +7,8 @@ import * as vscode from 'vscode';
 import { isWebviewMessage, type HostMessage, type PanelEngine, type WebviewMessage } from '../shared/protocol';
 import type { EngineSnapshot } from '../core/supervisor';
 import type { EngineStore } from './engineStore';
-import { browsableHost, isRunning } from './viewModel';
+import { isRunning } from '../shared/engineState';
+import { browsableHost } from '../shared/url';
 
 export const PANEL_VIEW_ID = 'engineRoom.panel';
 

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import type { EngineSnapshot } from '../core/supervisor';
 import type { EngineStore } from './engineStore';
 import { portsText, stateCodicon, stateLabel } from './viewModel';
+import { isInTransition } from '../shared/engineState';
 
 export class EnginesStatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
@@ -37,7 +38,7 @@ export class EnginesStatusBar implements vscode.Disposable {
       return;
     }
     const healthy = snaps.filter((s) => s.state === 'healthy').length;
-    const busy = snaps.some((s) => s.state === 'starting' || s.state === 'waiting' || s.state === 'stopping');
+    const busy = snaps.some((s) => isInTransition(s.state));
     const trouble = snaps.filter((s) => s.state === 'failed' || s.state === 'unhealthy');
     const problems = this.store.configured().some((f) => f.problems.some((p) => p.severity === 'error'));
     const icon = busy ? '$(loading~spin)' : trouble.length > 0 || problems ? '$(warning)' : '$(server)';

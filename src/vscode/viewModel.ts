@@ -2,8 +2,9 @@
  * How engines look, without the vscode API (so it is tested in plain Node): icon ids, labels, ports,
  * URLs, and the tree items' contextValue that the menus in package.json match.
  */
-import type { EngineSnapshot, EngineState } from '../core/supervisor';
-import { urlHost } from '../core/health';
+import type { EngineSnapshot } from '../core/supervisor';
+import { isRunning, type EngineState } from '../shared/engineState';
+import { browsableHost, httpUrl } from '../shared/url';
 
 /** Codicon id and theme color of each state. */
 export const STATE_ICONS: Readonly<Record<EngineState, readonly [string, string | undefined]>> = {
@@ -45,20 +46,7 @@ export function formatDuration(ms: number): string {
 /** The engine's base URL when it has a main port. */
 export function engineUrl(s: Pick<EngineSnapshot, 'ports' | 'host'>): string | undefined {
   const port = s.ports.port;
-  return port === undefined ? undefined : `http://${urlHost(browsableHost(s.host))}:${port}`;
-}
-
-/** A wildcard bind (`0.0.0.0`, `::`) is reached through loopback. */
-export function browsableHost(host: string): string {
-  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-}
-
-/**
- * Something to stop: a process runs, a start is under way, or a restart is scheduled after a crash
- * (state `failed` with `nextRestartAt`).
- */
-export function isRunning(s: Pick<EngineSnapshot, 'state' | 'pid' | 'nextRestartAt'>): boolean {
-  return s.pid !== null || s.nextRestartAt !== null || s.state === 'waiting' || s.state === 'starting' || s.state === 'stopping';
+  return port === undefined ? undefined : httpUrl(browsableHost(s.host), port);
 }
 
 /**

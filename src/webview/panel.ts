@@ -2,7 +2,9 @@
  * Browser code of the Engines panel. Builds the table with DOM calls (no innerHTML of engine data) and
  * posts typed messages back to the extension host.
  */
+import type { EngineState } from '../shared/engineState';
 import { isHostMessage, type EngineAction, type HostMessage, type PanelEngine, type WebviewMessage } from '../shared/protocol';
+import { httpUrl } from '../shared/url';
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
@@ -16,6 +18,9 @@ const lockEl = document.getElementById('lock') as HTMLDivElement;
 const emptyEl = document.getElementById('empty') as HTMLParagraphElement;
 
 const SVG = 'http://www.w3.org/2000/svg';
+
+/** States whose reason is worth a tooltip on the badge. */
+const EXPLAINED: ReadonlySet<EngineState> = new Set(['failed', 'waiting', 'unhealthy']);
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -99,7 +104,7 @@ function row(e: PanelEngine, trusted: boolean, multiFolder: boolean): HTMLTableR
   tr.appendChild(name);
   const state = el('td', 'state');
   state.appendChild(el('span', `badge ${e.state}`, e.state));
-  if (e.reason && (e.state === 'failed' || e.state === 'waiting' || e.state === 'unhealthy')) state.title = e.reason;
+  if (e.reason && EXPLAINED.has(e.state)) state.title = e.reason;
   tr.appendChild(state);
   tr.appendChild(el('td', 'pid', e.pid ? String(e.pid) : '–'));
   const ports = el('td', 'ports');
@@ -108,7 +113,7 @@ function row(e: PanelEngine, trusted: boolean, multiFolder: boolean): HTMLTableR
   for (const [k, p] of entries) {
     const a = el('a', 'port', k === 'port' ? String(p) : `${k} ${p}`);
     a.href = '#';
-    a.title = `Open http://${e.host}:${p}`;
+    a.title = `Open ${httpUrl(e.host, p)}`;
     a.dataset.key = e.key;
     a.dataset.port = String(p);
     ports.appendChild(a);

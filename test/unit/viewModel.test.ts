@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { contextValue, engineUrl, isRunning, portsText, stateLabel } from '../../src/vscode/viewModel';
+import { contextValue, engineUrl, portsText, stateLabel } from '../../src/vscode/viewModel';
+import { isRunning } from '../../src/shared/engineState';
 import type { EngineSnapshot } from '../../src/core/supervisor';
 import { ROOT } from '../support/helpers';
 
