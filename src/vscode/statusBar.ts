@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import type { EngineSnapshot } from '../core/supervisor';
 import type { EngineStore } from './engineStore';
-import { portsText, stateCodicon, stateLabel } from './viewModel';
+import { portsText, stateCodicon, stateLabel } from '../shared/viewModel';
 import { isInTransition } from '../shared/engineState';
 
 export class EnginesStatusBar implements vscode.Disposable {

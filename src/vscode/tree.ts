@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { EngineSnapshot } from '../core/supervisor';
 import { configDisplayPath, type EngineRef, type EngineStore, type FolderEngines } from './engineStore';
 import { stateIcon } from './present';
-import { contextValue, formatDuration, portsText, stateLabel } from './viewModel';
+import { contextValue, formatDuration, portsText, stateLabel } from '../shared/viewModel';
 
 export type TreeNode =
   | { readonly kind: 'folder'; readonly folder: FolderEngines }
