@@ -48,15 +48,6 @@ export function portsText(s: Pick<EngineView, 'ports' | 'portBlock'>): string {
   return parts.join(' ');
 }
 
-export function formatDuration(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${s % 60}s`;
-  const h = Math.floor(m / 60);
-  return `${h}h ${m % 60}m`;
-}
-
 /** The engine's base URL when it has a main port. */
 export function engineUrl(s: Pick<EngineView, 'ports' | 'host'>): string | undefined {
   const port = s.ports.port;

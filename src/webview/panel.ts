@@ -3,6 +3,7 @@
  * posts typed messages back to the extension host.
  */
 import type { EngineState } from '../shared/engineState';
+import { formatDuration, formatGiB } from '../shared/format';
 import { isHostMessage, type EngineAction, type HostMessage, type PanelEngine, type WebviewMessage } from '../shared/protocol';
 import { httpUrl } from '../shared/url';
 
@@ -27,13 +28,6 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: 
   if (cls) e.className = cls;
   if (text !== undefined) e.textContent = text;
   return e;
-}
-
-function duration(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m ${s % 60}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
 }
 
 /** A small line of the recent probe latencies; failed probes are red ticks. */
@@ -125,9 +119,9 @@ function row(e: PanelEngine, trusted: boolean, multiFolder: boolean): HTMLTableR
   const recent = el('td', 'recent');
   if (e.history.length > 0) recent.appendChild(sparkline(e.history));
   tr.appendChild(recent);
-  tr.appendChild(el('td', 'uptime', e.startedAt ? duration(Date.now() - e.startedAt) : '–'));
+  tr.appendChild(el('td', 'uptime', e.startedAt ? formatDuration(Date.now() - e.startedAt) : '–'));
   tr.appendChild(el('td', 'restarts', String(e.restarts)));
-  tr.appendChild(el('td', 'gpu', e.gpuMemoryMiB !== null ? `${(e.gpuMemoryMiB / 1024).toFixed(1)} GiB` : '–'));
+  tr.appendChild(el('td', 'gpu', e.gpuMemoryMiB !== null ? formatGiB(e.gpuMemoryMiB) : '–'));
   tr.appendChild(el('td', 'owner', e.owner ?? '–'));
   const actions = el('td', 'actions');
   const running = e.running;
