@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { writeFileAtomic } from '../core/atomicFile';
 import { endpointVariables, formatDotenv } from '../core/endpoints';
 import type { EngineSnapshot } from '../core/supervisor';
 import type { EngineStore, FolderEngines } from './engineStore';
@@ -63,9 +64,7 @@ export class EnvFileWriter implements vscode.Disposable {
     if (this.written.get(file) === text) return;
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, text);
-      fs.renameSync(tmp, file);
+      writeFileAtomic(file, text);
       this.written.set(file, text);
     } catch (e) {
       this.log.warn(`[${f.folder.name}] could not write ${file}: ${e instanceof Error ? e.message : String(e)}`);
