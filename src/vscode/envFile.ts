@@ -11,6 +11,7 @@ import { endpointVariables, formatDotenv } from '../core/endpoints';
 import type { EngineSnapshot } from '../core/supervisor';
 import type { EngineStore, FolderEngines } from './engineStore';
 import { browsableHost } from '../shared/url';
+import { debounce } from '../shared/debounce';
 
 export const ENV_FILE_RELATIVE = '.vscode/engines.env';
 
@@ -18,7 +19,6 @@ const HEADER = '# Written by Engine Room: the URLs and ports of the engines that
 
 export class EnvFileWriter implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
-  private pending: NodeJS.Timeout | undefined;
   private readonly written = new Map<string, string>();
 
   constructor(
@@ -34,13 +34,9 @@ export class EnvFileWriter implements vscode.Disposable {
     this.schedule();
   }
 
-  private schedule(): void {
-    if (this.pending) return;
-    this.pending = setTimeout(() => {
-      this.pending = undefined;
-      if (this.enabled()) for (const f of this.store.configured()) this.write(f);
-    }, 200);
-  }
+  private readonly schedule = debounce(() => {
+    if (this.enabled()) for (const f of this.store.configured()) this.write(f);
+  }, 200, 'first');
 
   /** The file's text for one folder now. */
   text(f: FolderEngines): string {
@@ -72,7 +68,7 @@ export class EnvFileWriter implements vscode.Disposable {
   }
 
   dispose(): void {
-    clearTimeout(this.pending);
+    this.schedule.cancel();
     for (const d of this.disposables) d.dispose();
   }
 }

@@ -9,13 +9,13 @@ import type { EngineSnapshot } from '../core/supervisor';
 import type { EngineStore } from './engineStore';
 import { isRunning } from '../shared/engineState';
 import { browsableHost } from '../shared/url';
+import { debounce } from '../shared/debounce';
 
 export const PANEL_VIEW_ID = 'engineRoom.panel';
 
 export class EnginesPanel implements vscode.WebviewViewProvider, vscode.Disposable {
   private view: vscode.WebviewView | undefined;
   private ready = false;
-  private pending: NodeJS.Timeout | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -93,13 +93,7 @@ export class EnginesPanel implements vscode.WebviewViewProvider, vscode.Disposab
     });
   }
 
-  private schedule(): void {
-    if (this.pending) return;
-    this.pending = setTimeout(() => {
-      this.pending = undefined;
-      this.post();
-    }, 50);
-  }
+  private readonly schedule = debounce(() => this.post(), 50, 'first');
 
   /** The message the panel shows now. Public for tests. */
   message(): HostMessage {
@@ -130,7 +124,7 @@ export class EnginesPanel implements vscode.WebviewViewProvider, vscode.Disposab
   }
 
   dispose(): void {
-    clearTimeout(this.pending);
+    this.schedule.cancel();
     for (const d of this.disposables) d.dispose();
   }
 }

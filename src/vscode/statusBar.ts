@@ -4,11 +4,11 @@ import type { EngineSnapshot } from '../core/supervisor';
 import type { EngineStore } from './engineStore';
 import { portsText, stateCodicon, stateLabel } from '../shared/viewModel';
 import { isInTransition } from '../shared/engineState';
+import { debounce } from '../shared/debounce';
 
 export class EnginesStatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
   private readonly disposables: vscode.Disposable[] = [];
-  private pending: NodeJS.Timeout | undefined;
 
   constructor(private readonly store: EngineStore) {
     this.item = vscode.window.createStatusBarItem('engineRoom.status', vscode.StatusBarAlignment.Left, 50);
@@ -23,13 +23,7 @@ export class EnginesStatusBar implements vscode.Disposable {
   }
 
   /** Coalesces bursts of engine events (a batch start) into one redraw. */
-  private schedule(): void {
-    if (this.pending) return;
-    this.pending = setTimeout(() => {
-      this.pending = undefined;
-      this.update();
-    }, 50);
-  }
+  private readonly schedule = debounce(() => this.update(), 50, 'first');
 
   update(): void {
     const snaps = this.store.engines().map((r) => this.store.snapshot(r)).filter((s): s is EngineSnapshot => !!s);
@@ -60,7 +54,7 @@ export class EnginesStatusBar implements vscode.Disposable {
   }
 
   dispose(): void {
-    clearTimeout(this.pending);
+    this.schedule.cancel();
     for (const d of this.disposables) d.dispose();
   }
 }
