@@ -15,6 +15,7 @@ import { defaultStateDir, ensureStateDir } from '../core/stateDir';
 import { Supervisor, type EngineSnapshot } from '../core/supervisor';
 import { isAlive } from '../core/platform';
 import { ENDPOINT_FORMATS, endpointVariables, formatEndpoints, type EndpointFormat } from '../core/endpoints';
+import { isRunning } from '../shared/engineState';
 import { exitAfterFlush } from './exit';
 
 const USAGE = `Usage: engine-room <command> [options]
@@ -188,7 +189,7 @@ async function cmdUp(names: string[], opts: { config?: string; detach?: boolean;
   return await new Promise<number>((resolve) => {
     const check = () => {
       const snaps = sup.snapshots();
-      const active = snaps.some((s) => s.owner?.self && (s.pid !== null || s.nextRestartAt !== null || s.state === 'waiting' || s.state === 'starting'));
+      const active = snaps.some((s) => s.owner?.self && isRunning(s));
       if (!active && !stopping) {
         const anyFailed = snaps.some((s) => s.state === 'failed');
         err(`engine-room: no engine of this command is running any more${anyFailed ? ' (some failed)' : ''}.`);

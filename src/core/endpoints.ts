@@ -14,6 +14,8 @@
  * `ENGINE_REWARD_MODEL_...`). Only engines with a port appear.
  */
 
+import { httpUrl } from '../shared/url';
+
 /** What the endpoints need of an engine; an `EngineSnapshot` plus `openai` from its spec fits. */
 export interface EndpointSource {
   readonly name: string;
@@ -32,12 +34,6 @@ export const ENDPOINT_FORMATS: readonly EndpointFormat[] = ['shell', 'dotenv', '
 /** `ENGINE_<NAME>`: the prefix of an engine's variables. */
 export function endpointPrefix(name: string): string {
   return `ENGINE_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
-}
-
-/** `http://host:port`, with brackets around an IPv6 address. */
-export function engineUrl(host: string | undefined, port: number): string {
-  const h = host === undefined || host === '' ? '127.0.0.1' : host;
-  return `http://${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}:${port}`;
 }
 
 /**
@@ -61,7 +57,7 @@ export function endpointVariables(
       continue;
     }
     owners.set(prefix, e.name);
-    const url = engineUrl(e.host, port);
+    const url = httpUrl(e.host === undefined || e.host === '' ? '127.0.0.1' : e.host, port);
     vars[`${prefix}_URL`] = url;
     vars[`${prefix}_PORT`] = String(port);
     if (e.portBlock) vars[`${prefix}_PORT_BLOCK`] = `${e.portBlock[0]}-${e.portBlock[1]}`;

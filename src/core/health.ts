@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import { execa } from 'execa';
 import type { HealthProbe } from './model';
 import { errorMessage } from './errors';
+import { httpUrl } from '../shared/url';
 
 export interface HealthResult {
   readonly ok: boolean;
@@ -33,14 +34,10 @@ export interface ProbeContext {
   readonly signal?: AbortSignal;
 }
 
-/** Formats a host for a URL (IPv6 literals need brackets). */
-export function urlHost(host: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
-
-export function httpUrl(host: string, port: number | undefined, target: string): string {
+/** The URL an http probe asks: its target when that is a whole URL, else the target as a path on the engine's port. */
+function probeUrl(host: string, port: number | undefined, target: string): string | undefined {
   if (/^https?:\/\//i.test(target)) return target;
-  return `http://${urlHost(host)}:${port}${target.startsWith('/') ? target : `/${target}`}`;
+  return port === undefined ? undefined : httpUrl(host, port, target.startsWith('/') ? target : `/${target}`);
 }
 
 function httpProbe(url: string, expect: readonly number[] | undefined, timeoutMs: number): Promise<string | true> {
@@ -98,9 +95,11 @@ export async function probeOnce(probe: HealthProbe, ctx: ProbeContext): Promise<
   let outcome: string | true;
   try {
     switch (probe.kind) {
-      case 'http':
-        outcome = await httpProbe(httpUrl(ctx.host, ctx.port, ctx.httpTarget ?? probe.path), probe.expectStatus, ctx.timeoutMs);
+      case 'http': {
+        const url = probeUrl(ctx.host, ctx.port, ctx.httpTarget ?? probe.path);
+        outcome = url === undefined ? 'no port' : await httpProbe(url, probe.expectStatus, ctx.timeoutMs);
         break;
+      }
       case 'tcp':
         outcome = ctx.port === undefined ? 'no port' : await tcpProbe(ctx.host, ctx.port, ctx.timeoutMs);
         break;

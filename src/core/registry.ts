@@ -9,9 +9,10 @@ import * as path from 'node:path';
 import { EventEmitter } from 'node:events';
 import lockfile from 'proper-lockfile';
 import type { HealthProbe } from './model';
+import { writeFileAtomic } from './atomicFile';
 import { EngineRoomError, errorMessage } from './errors';
 import { hostClockMs, isAlive, type ProcessIdentity } from './platform';
-import { engineIsLive } from './processTree';
+import { engineIsLive, type EngineProcessRecord } from './processTree';
 
 export interface OwnerRecord extends ProcessIdentity {
   /** Distinguishes several supervisors in one process (a VS Code window with several folders). */
@@ -19,10 +20,6 @@ export interface OwnerRecord extends ProcessIdentity {
   readonly kind: 'cli' | 'vscode' | 'other';
   /** For people: "engine-room up (pid 123)", "VS Code window". */
   readonly label: string;
-}
-
-export interface EngineProcessRecord extends ProcessIdentity {
-  readonly pgid: number;
 }
 
 export interface LeaseRecord {
@@ -225,17 +222,12 @@ export class Registry {
         }
         this.warnedDamaged = false;
       }
-      if (after !== before || damaged) this.write(after);
+      // 0600: a registry that others could edit would let them point our `down` at any process.
+      if (after !== before || damaged) writeFileAtomic(this.file, after, 0o600);
       return result;
     } finally {
       await release().catch(() => {});
     }
-  }
-
-  private write(text: string): void {
-    const tmp = `${this.file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    fs.writeFileSync(tmp, text, { mode: 0o600 });
-    fs.renameSync(tmp, this.file);
   }
 
   /** Calls `listener` (debounced by the OS) whenever the registry file is replaced. Returns an unsubscribe. */

@@ -2,6 +2,7 @@
  * Messages between the Engines panel (webview) and the extension host. Imported by both sides; plain
  * data only. The webview says `ready` first; the host then posts `state` on every change.
  */
+import type { EngineState } from './engineState';
 
 export interface PanelEngine {
   /** Stable id: `${configFile}#${name}`. */
@@ -9,7 +10,7 @@ export interface PanelEngine {
   readonly name: string;
   /** Workspace folder name, shown when there are several. */
   readonly folder: string;
-  readonly state: 'stopped' | 'waiting' | 'starting' | 'healthy' | 'unhealthy' | 'failed' | 'stopping';
+  readonly state: EngineState;
   readonly reason: string | null;
   readonly pid: number | null;
   /** Port name to number; each gets a link. */
@@ -23,7 +24,7 @@ export interface PanelEngine {
   readonly restarts: number;
   readonly owner: string | null;
   readonly ownedHere: boolean;
-  /** Something to stop: a process, a start under way, or a scheduled restart. */
+  /** Something to stop (isRunning in engineState.ts). */
   readonly running: boolean;
   /** Models served (OpenAI-compatible engines), when known. */
   readonly models: readonly string[] | null;

@@ -9,12 +9,13 @@ import * as vscode from 'vscode';
 import type { EngineSnapshot, StartOutcome } from '../core/supervisor';
 import { errorMessage } from '../core/errors';
 import { CONFIG_RELATIVE, engineLabel, jobsOf, type EngineJob, type EngineRef, type EngineStore, type FolderEngines } from './engineStore';
-import { engineUrl, isRunning, portsText, stateCodicon, stateLabel } from './viewModel';
+import { engineUrl, portsText, stateCodicon, stateLabel } from '../shared/viewModel';
+import { isRunning } from '../shared/engineState';
 import { isEngineNode } from './tree';
 import type { LogTerminals } from './logTerminal';
 import { PANEL_VIEW_ID } from './panel';
-import { CONFIG_TEMPLATE, presetTemplate } from './template';
-import { PRESET_NAMES } from '../core/presets';
+import { CONFIG_TEMPLATE, presetTemplate } from '../shared/template';
+import { PRESETS, PRESET_NAMES } from '../core/presets';
 
 type Picker = (s: EngineSnapshot) => boolean;
 
@@ -266,7 +267,7 @@ export class Commands {
       const choice = await vscode.window.showQuickPick(
         [
           { label: 'A plain HTTP server', description: 'python3 -m http.server', template: CONFIG_TEMPLATE },
-          ...PRESET_NAMES.filter((p) => p !== 'http').map((p) => ({ label: `A ${p} server`, description: `"preset": "${p}"`, template: presetTemplate(p) })),
+          ...PRESET_NAMES.filter((p) => p !== 'http').map((p) => ({ label: `A ${p} server`, description: `"preset": "${p}"`, template: presetTemplate(p, PRESETS[p].example) })),
         ],
         { placeHolder: `Create ${CONFIG_RELATIVE} with which engine?` },
       );

@@ -15,7 +15,8 @@ import { defaultStateDir } from '../core/stateDir';
 import { errorMessage } from '../core/errors';
 import { lockState } from '../core/hostLock';
 import { Registry } from '../core/registry';
-import { isRunning } from './viewModel';
+import { isRunning } from '../shared/engineState';
+import { debounce, type Debounced } from '../shared/debounce';
 import { ConfigDiagnostics } from './diagnostics';
 
 export const CONFIG_RELATIVE = '.vscode/engines.json';
@@ -75,7 +76,7 @@ export class EngineStore implements vscode.Disposable {
   private readonly lockChanged = new vscode.EventEmitter<void>();
   private readonly diagnostics = new ConfigDiagnostics();
   private readonly refs = new Map<string, EngineRef>();
-  private reloadTimers = new Map<string, NodeJS.Timeout>();
+  private readonly reloads = new Map<string, Debounced<[FolderEngines]>>();
   private readonly reloading = new Map<FolderEngines, Promise<void>>();
   private shuttingDown = false;
 
@@ -278,11 +279,9 @@ export class EngineStore implements vscode.Disposable {
     const f = [...this.folders.values()].find((x) => x.configUri.fsPath === uri.fsPath);
     if (!f) return;
     // Saves come in bursts (format on save, several editors): reload once they settle.
-    clearTimeout(this.reloadTimers.get(uri.fsPath));
-    this.reloadTimers.set(
-      uri.fsPath,
-      setTimeout(() => void this.reload(f, true), 150),
-    );
+    const reload = this.reloads.get(uri.fsPath) ?? debounce((folder: FolderEngines) => void this.reload(folder, true), 150);
+    this.reloads.set(uri.fsPath, reload);
+    reload(f);
   }
 
   /** Re-reads one folder's config; a valid one updates (or creates) its supervisor. Serialised per folder. */
@@ -371,7 +370,7 @@ export class EngineStore implements vscode.Disposable {
    */
   async shutdown(stopEngines: boolean): Promise<void> {
     this.shuttingDown = true;
-    for (const t of this.reloadTimers.values()) clearTimeout(t);
+    for (const r of this.reloads.values()) r.cancel();
     await Promise.all([...this.folders.values()].map((f) => this.release(f, stopEngines)));
   }
 

@@ -6,8 +6,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { writeFileAtomic } from '../core/atomicFile';
 import { endpointVariables, formatDotenv } from '../core/endpoints';
 import type { EngineStore, FolderEngines } from './engineStore';
+import { browsableHost } from '../shared/url';
+import { debounce } from '../shared/debounce';
 
 export const ENV_FILE_RELATIVE = '.vscode/engines.env';
 
@@ -15,7 +18,6 @@ const HEADER = '# Written by Engine Room: the URLs and ports of the engines that
 
 export class EnvFileWriter implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
-  private pending: NodeJS.Timeout | undefined;
   private readonly written = new Map<string, string>();
 
   constructor(
@@ -31,18 +33,14 @@ export class EnvFileWriter implements vscode.Disposable {
     this.schedule();
   }
 
-  private schedule(): void {
-    if (this.pending) return;
-    this.pending = setTimeout(() => {
-      this.pending = undefined;
-      if (this.enabled()) for (const f of this.store.configured()) this.write(f);
-    }, 200);
-  }
+  private readonly schedule = debounce(() => {
+    if (this.enabled()) for (const f of this.store.configured()) this.write(f);
+  }, 200, 'first');
 
   /** The file's text for one folder now. */
   text(f: FolderEngines): string {
     const snaps = this.store.snapshots(f).filter((s) => s.pid !== null);
-    const vars = endpointVariables(snaps.map((s) => ({ name: s.name, host: s.host === '0.0.0.0' || s.host === '::' ? '127.0.0.1' : s.host, ports: s.ports, portBlock: s.portBlock, openai: s.openai })));
+    const vars = endpointVariables(snaps.map((s) => ({ name: s.name, host: browsableHost(s.host), ports: s.ports, portBlock: s.portBlock, openai: s.openai })));
     return HEADER + formatDotenv(vars);
   }
 
@@ -58,9 +56,7 @@ export class EnvFileWriter implements vscode.Disposable {
     if (this.written.get(file) === text) return;
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, text);
-      fs.renameSync(tmp, file);
+      writeFileAtomic(file, text);
       this.written.set(file, text);
     } catch (e) {
       this.log.warn(`[${f.folder.name}] could not write ${file}: ${e instanceof Error ? e.message : String(e)}`);
@@ -68,7 +64,7 @@ export class EnvFileWriter implements vscode.Disposable {
   }
 
   dispose(): void {
-    clearTimeout(this.pending);
+    this.schedule.cancel();
     for (const d of this.disposables) d.dispose();
   }
 }

@@ -8,14 +8,15 @@ import { isWebviewMessage, type HostMessage, type PanelEngine, type WebviewMessa
 import type { EngineSnapshot } from '../core/supervisor';
 import type { EngineStore } from './engineStore';
 import type { VisibleView } from './refresher';
-import { browsableHost, isRunning } from './viewModel';
+import { isRunning } from '../shared/engineState';
+import { browsableHost } from '../shared/url';
+import { debounce } from '../shared/debounce';
 
 export const PANEL_VIEW_ID = 'engineRoom.panel';
 
 export class EnginesPanel implements vscode.WebviewViewProvider, VisibleView, vscode.Disposable {
   private view: vscode.WebviewView | undefined;
   private ready = false;
-  private pending: NodeJS.Timeout | undefined;
   private readonly visibility = new vscode.EventEmitter<void>();
   private readonly disposables: vscode.Disposable[] = [this.visibility];
   /** The panel came into sight or left it (the refresher polls faster while it is visible). */
@@ -106,13 +107,7 @@ export class EnginesPanel implements vscode.WebviewViewProvider, VisibleView, vs
     this.visibility.fire();
   }
 
-  private schedule(): void {
-    if (this.pending) return;
-    this.pending = setTimeout(() => {
-      this.pending = undefined;
-      this.post();
-    }, 50);
-  }
+  private readonly schedule = debounce(() => this.post(), 50, 'first');
 
   /** The message the panel shows now. Public for tests. */
   message(): HostMessage {
@@ -141,7 +136,7 @@ export class EnginesPanel implements vscode.WebviewViewProvider, VisibleView, vs
   }
 
   dispose(): void {
-    clearTimeout(this.pending);
+    this.schedule.cancel();
     for (const d of this.disposables) d.dispose();
   }
 }

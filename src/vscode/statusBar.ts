@@ -1,12 +1,13 @@
 /** The status bar item: "3/4 healthy" at a glance, a spinner while starting, warning colors on trouble. */
 import * as vscode from 'vscode';
 import type { EngineStore } from './engineStore';
-import { portsText, stateCodicon, stateLabel } from './viewModel';
+import { portsText, stateCodicon, stateLabel } from '../shared/viewModel';
+import { isInTransition } from '../shared/engineState';
+import { debounce } from '../shared/debounce';
 
 export class EnginesStatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
   private readonly disposables: vscode.Disposable[] = [];
-  private pending: NodeJS.Timeout | undefined;
 
   constructor(private readonly store: EngineStore) {
     this.item = vscode.window.createStatusBarItem('engineRoom.status', vscode.StatusBarAlignment.Left, 50);
@@ -21,13 +22,7 @@ export class EnginesStatusBar implements vscode.Disposable {
   }
 
   /** Coalesces bursts of engine events (a batch start) into one redraw. */
-  private schedule(): void {
-    if (this.pending) return;
-    this.pending = setTimeout(() => {
-      this.pending = undefined;
-      this.update();
-    }, 50);
-  }
+  private readonly schedule = debounce(() => this.update(), 50, 'first');
 
   update(): void {
     const snaps = this.store.snapshots();
@@ -36,7 +31,7 @@ export class EnginesStatusBar implements vscode.Disposable {
       return;
     }
     const healthy = snaps.filter((s) => s.state === 'healthy').length;
-    const busy = snaps.some((s) => s.state === 'starting' || s.state === 'waiting' || s.state === 'stopping');
+    const busy = snaps.some((s) => isInTransition(s.state));
     const trouble = snaps.filter((s) => s.state === 'failed' || s.state === 'unhealthy');
     const problems = this.store.configured().some((f) => f.problems.some((p) => p.severity === 'error'));
     const icon = busy ? '$(loading~spin)' : trouble.length > 0 || problems ? '$(warning)' : '$(server)';
@@ -58,7 +53,7 @@ export class EnginesStatusBar implements vscode.Disposable {
   }
 
   dispose(): void {
-    clearTimeout(this.pending);
+    this.schedule.cancel();
     for (const d of this.disposables) d.dispose();
   }
 }

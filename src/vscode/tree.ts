@@ -6,7 +6,8 @@ import * as vscode from 'vscode';
 import type { EngineSnapshot } from '../core/supervisor';
 import { configDisplayPath, type EngineRef, type EngineStore, type FolderEngines } from './engineStore';
 import { stateIcon } from './present';
-import { contextValue, formatDuration, portsText, stateLabel } from './viewModel';
+import { contextValue, portsText, stateLabel } from '../shared/viewModel';
+import { formatDuration, formatGiB } from '../shared/format';
 
 export type TreeNode =
   | { readonly kind: 'folder'; readonly folder: FolderEngines }
@@ -172,7 +173,7 @@ function tooltip(s: EngineSnapshot): vscode.MarkdownString {
   if (ports) row('Ports', ports);
   if (s.health) row('Health', `${s.health.ok ? 'ok' : s.health.detail}, ${s.health.latencyMs} ms`);
   if (s.models?.length) row('Models', s.models.join(', '));
-  if (s.gpuMemoryMiB !== undefined) row('GPU memory', `${(s.gpuMemoryMiB / 1024).toFixed(1)} GiB`);
+  if (s.gpuMemoryMiB !== undefined) row('GPU memory', formatGiB(s.gpuMemoryMiB));
   if (s.startedAt && s.pid) row('Uptime', formatDuration(Date.now() - s.startedAt));
   if (s.restarts) row('Restarts', String(s.restarts));
   if (s.exitCode !== null || s.signal) row('Exit', s.signal ? `killed by ${s.signal}` : `code ${s.exitCode}`);

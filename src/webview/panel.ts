@@ -2,7 +2,10 @@
  * Browser code of the Engines panel. Builds the table with DOM calls (no innerHTML of engine data) and
  * posts typed messages back to the extension host.
  */
+import type { EngineState } from '../shared/engineState';
+import { formatDuration, formatGiB } from '../shared/format';
 import { isHostMessage, type EngineAction, type HostMessage, type PanelEngine, type WebviewMessage } from '../shared/protocol';
+import { httpUrl } from '../shared/url';
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
@@ -17,18 +20,14 @@ const emptyEl = document.getElementById('empty') as HTMLParagraphElement;
 
 const SVG = 'http://www.w3.org/2000/svg';
 
+/** States whose reason is worth a tooltip on the badge. */
+const EXPLAINED: ReadonlySet<EngineState> = new Set(['failed', 'waiting', 'unhealthy']);
+
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
   if (text !== undefined) e.textContent = text;
   return e;
-}
-
-function duration(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m ${s % 60}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
 }
 
 /** A small line of the recent probe latencies; failed probes are red ticks. */
@@ -99,7 +98,7 @@ function row(e: PanelEngine, trusted: boolean, multiFolder: boolean): HTMLTableR
   tr.appendChild(name);
   const state = el('td', 'state');
   state.appendChild(el('span', `badge ${e.state}`, e.state));
-  if (e.reason && (e.state === 'failed' || e.state === 'waiting' || e.state === 'unhealthy')) state.title = e.reason;
+  if (e.reason && EXPLAINED.has(e.state)) state.title = e.reason;
   tr.appendChild(state);
   tr.appendChild(el('td', 'pid', e.pid ? String(e.pid) : '–'));
   const ports = el('td', 'ports');
@@ -108,7 +107,7 @@ function row(e: PanelEngine, trusted: boolean, multiFolder: boolean): HTMLTableR
   for (const [k, p] of entries) {
     const a = el('a', 'port', k === 'port' ? String(p) : `${k} ${p}`);
     a.href = '#';
-    a.title = `Open http://${e.host}:${p}`;
+    a.title = `Open ${httpUrl(e.host, p)}`;
     a.dataset.key = e.key;
     a.dataset.port = String(p);
     ports.appendChild(a);
@@ -120,9 +119,9 @@ function row(e: PanelEngine, trusted: boolean, multiFolder: boolean): HTMLTableR
   const recent = el('td', 'recent');
   if (e.history.length > 0) recent.appendChild(sparkline(e.history));
   tr.appendChild(recent);
-  tr.appendChild(el('td', 'uptime', e.startedAt ? duration(Date.now() - e.startedAt) : '–'));
+  tr.appendChild(el('td', 'uptime', e.startedAt ? formatDuration(Date.now() - e.startedAt) : '–'));
   tr.appendChild(el('td', 'restarts', String(e.restarts)));
-  tr.appendChild(el('td', 'gpu', e.gpuMemoryMiB !== null ? `${(e.gpuMemoryMiB / 1024).toFixed(1)} GiB` : '–'));
+  tr.appendChild(el('td', 'gpu', e.gpuMemoryMiB !== null ? formatGiB(e.gpuMemoryMiB) : '–'));
   tr.appendChild(el('td', 'owner', e.owner ?? '–'));
   const actions = el('td', 'actions');
   const running = e.running;

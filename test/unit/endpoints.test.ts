@@ -7,7 +7,6 @@ import {
   dotenvQuote,
   endpointPrefix,
   endpointVariables,
-  engineUrl,
   formatDotenv,
   formatEndpoints,
   formatJson,
@@ -63,8 +62,9 @@ describe('endpointVariables', () => {
     assert.equal(endpointPrefix('policy'), 'ENGINE_POLICY');
     assert.equal(endpointPrefix('reward-model.v2'), 'ENGINE_REWARD_MODEL_V2');
     assert.equal(endpointPrefix('9b_x'), 'ENGINE_9B_X');
-    assert.equal(engineUrl(undefined, 80), 'http://127.0.0.1:80');
-    assert.equal(engineUrl('[::1]', 80), 'http://[::1]:80');
+    assert.equal(endpointVariables([{ name: 'x', ports: { port: 80 } }]).ENGINE_X_URL, 'http://127.0.0.1:80');
+    assert.equal(endpointVariables([{ name: 'x', host: '[::1]', ports: { port: 80 } }]).ENGINE_X_URL, 'http://[::1]:80');
+    assert.equal(endpointVariables([{ name: 'x', host: '::1', ports: { port: 80 } }]).ENGINE_X_URL, 'http://[::1]:80');
   });
 
   it('keeps the first of two names with the same variables and reports the second', () => {

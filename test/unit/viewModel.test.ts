@@ -6,8 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { contextValue, engineUrl, isRunning, portsText, stateLabel } from '../../src/vscode/viewModel';
+import { contextValue, engineUrl, portsText, stateLabel } from '../../src/shared/viewModel';
+import { isRunning } from '../../src/shared/engineState';
 import type { EngineSnapshot } from '../../src/core/supervisor';
+import type { LockWaitInfo } from '../../src/core/hostLock';
 import { ROOT } from '../support/helpers';
 
 type Snap = Pick<EngineSnapshot, 'state' | 'pid' | 'nextRestartAt' | 'ports' | 'host' | 'probe'>;
@@ -57,6 +59,8 @@ test('(unit) labels, ports and URLs', () => {
   assert.equal(engineUrl({ ports: { port: 8000 }, host: '0.0.0.0' }), 'http://127.0.0.1:8000');
   assert.equal(engineUrl({ ports: { port: 8000 }, host: '::1' }), 'http://[::1]:8000');
   assert.equal(engineUrl({ ports: {}, host: '127.0.0.1' }), undefined);
-  assert.equal(stateLabel({ state: 'waiting', lockWait: { holder: { pid: 42, label: 'x', names: ['a'] }, ahead: 0 }, nextRestartAt: null }), 'waiting for lock (pid 42)');
+  // Core's LockWaitInfo, as a snapshot carries it.
+  const lockWait: LockWaitInfo = { holder: { pid: 42, label: 'x', names: ['a'] }, ahead: 0 };
+  assert.equal(stateLabel({ state: 'waiting', lockWait, nextRestartAt: null }), 'waiting for lock (pid 42)');
   assert.match(stateLabel({ state: 'failed', nextRestartAt: Date.now() + 2500 }), /^failed, restarting in [23] s$/);
 });

@@ -1,5 +1,3 @@
-import { PRESETS, type PresetName } from '../core/presets';
-
 /** What "Open Engines Configuration" writes into a folder that has no `.vscode/engines.json` yet. */
 export const CONFIG_TEMPLATE = `// Engine Room: the engines of this workspace. Each starts under a host-wide lock with leased ports.
 // Press Ctrl+Space inside an engine for every field; hover a field for its documentation.
@@ -27,14 +25,14 @@ export const CONFIG_TEMPLATE = `// Engine Room: the engines of this workspace. E
 }
 `;
 
-/** A config with one engine of a preset, from the preset's own example. */
-export function presetTemplate(preset: PresetName): string {
-  const example = JSON.stringify(PRESETS[preset].example, null, 2).replace(/\n/g, '\n    ');
+/** A config with one engine of a preset, from the preset's own example (core's PRESETS[preset].example). */
+export function presetTemplate(preset: string, example: Readonly<Record<string, unknown>>): string {
+  const text = JSON.stringify(example, null, 2).replace(/\n/g, '\n    ');
   return `// Engine Room: the engines of this workspace. The "${preset}" preset fills in the port flags, the
 // health check, the start timeout and the start mode; anything written here wins.
 {
   "engines": [
-    ${example}
+    ${text}
   ]
 }
 `;

@@ -1,0 +1,65 @@
+/**
+ * How engines look, without the vscode API (so it is tested in plain Node, and the webview may use it):
+ * icon ids, labels, ports, URLs, and the tree items' contextValue that the menus in package.json match.
+ */
+import { isRunning, type EngineState, type RunInfo } from './engineState';
+import { browsableHost, httpUrl } from './url';
+
+/**
+ * The fields of an engine's snapshot (core's EngineSnapshot) that are shown here. Declared rather than
+ * imported, since src/shared imports nothing of the core; the adapters pass core's snapshots to these
+ * functions, so the typecheck keeps the two in step.
+ */
+export interface EngineView extends RunInfo {
+  readonly ports: Readonly<Record<string, number>>;
+  readonly portBlock: readonly [number, number] | null;
+  readonly host: string;
+  /** The kind of health probe: `http` engines can be opened in a browser. */
+  readonly probe: string;
+  /** Who holds the start lock while this engine waits for it. */
+  readonly lockWait?: { readonly holder?: { readonly pid: number } };
+}
+
+/** Codicon id and theme color of each state. */
+export const STATE_ICONS: Readonly<Record<EngineState, readonly [string, string | undefined]>> = {
+  stopped: ['circle-large-outline', 'disabledForeground'],
+  waiting: ['clock', 'charts.yellow'],
+  starting: ['loading~spin', 'charts.blue'],
+  healthy: ['pass-filled', 'testing.iconPassed'],
+  unhealthy: ['warning', 'problemsWarningIcon.foreground'],
+  failed: ['error', 'testing.iconFailed'],
+  stopping: ['loading~spin', 'disabledForeground'],
+};
+
+/** The codicon id, for `$(id)` text (quick picks, status bar). */
+export function stateCodicon(state: EngineState): string {
+  return STATE_ICONS[state][0];
+}
+
+export function stateLabel(s: Pick<EngineView, 'state' | 'lockWait' | 'nextRestartAt'>): string {
+  if (s.state === 'waiting' && s.lockWait?.holder) return `waiting for lock (pid ${s.lockWait.holder.pid})`;
+  if (s.state === 'failed' && s.nextRestartAt) return `failed, restarting in ${Math.max(0, Math.ceil((s.nextRestartAt - Date.now()) / 1000))} s`;
+  return s.state;
+}
+
+export function portsText(s: Pick<EngineView, 'ports' | 'portBlock'>): string {
+  const parts = Object.entries(s.ports).map(([k, v]) => (k === 'port' ? `:${v}` : `${k}:${v}`));
+  if (s.portBlock) parts.push(`block ${s.portBlock[0]}-${s.portBlock[1]}`);
+  return parts.join(' ');
+}
+
+/** The engine's base URL when it has a main port. */
+export function engineUrl(s: Pick<EngineView, 'ports' | 'host'>): string | undefined {
+  const port = s.ports.port;
+  return port === undefined ? undefined : httpUrl(browsableHost(s.host), port);
+}
+
+/**
+ * `engine.<state>.<running|idle>[.http]`: the `when` clauses of the tree's menus match on it
+ * (`viewItem =~ /\.running\b/` shows Stop; `.http` shows Open in Browser).
+ */
+export function contextValue(s: Pick<EngineView, 'state' | 'pid' | 'nextRestartAt' | 'ports' | 'host' | 'probe'>): string {
+  const parts = [`engine.${s.state}`, isRunning(s) ? 'running' : 'idle'];
+  if (engineUrl(s) && s.probe === 'http') parts.push('http');
+  return parts.join('.');
+}
