@@ -206,24 +206,40 @@ test('(unit) untilHealthy engines start one after another; leaseOnly engines spa
   assert.equal(new Set(l.map((x) => x.ports.port)).size, 3);
 });
 
-test('(unit) port blocks are disjoint, inside the block range, and reach the engine through ${portBlock}', async (t) => {
-  const eng = (name: string) => ({
-    name,
-    command: ['python3', path.join(ENGINES, 'fake_vllm.py'), '--port', '${port}', '--internal', '3', '--load', '0.2'],
-    env: { VLLM_PORT: '${portBlock}' },
-    port: 'auto',
-    portBlock: 20,
-    health: { http: '/health' },
-    startLock: 'leaseOnly',
-  });
-  const { sup, ranges } = await setup(t, [eng('v1'), eng('v2')]);
+test('(unit) vLLM-like engines, written out or through the vllm preset, get disjoint port blocks from the block range, each its own VLLM_PORT', async (t) => {
+  const fakeVllm = path.join(ENGINES, 'fake_vllm.py');
+  const { sup, ranges } = await setup(t, [
+    {
+      name: 'written',
+      command: ['python3', fakeVllm, '--port', '${port}', '--internal', '3', '--load', '0.2'],
+      env: { VLLM_PORT: '${portBlock}' },
+      port: 'auto',
+      portBlock: 20,
+      health: { http: '/health' },
+      startLock: 'leaseOnly',
+    },
+    // The preset appends --port ${port}, sets VLLM_PORT=${portBlock}, leases 20 ports and probes /health.
+    { name: 'preset', preset: 'vllm', command: ['python3', fakeVllm, '--internal', '3', '--load', '0.2'] },
+  ]);
   const outcomes = await sup.start();
+  assert.deepEqual(outcomes.map((o) => o.name).sort(), ['preset', 'written']);
   assert.ok(outcomes.every((o) => o.ok), JSON.stringify(outcomes));
-  const [b1, b2] = ['v1', 'v2'].map((n) => sup.snapshot(n).portBlock as [number, number]);
-  assert.deepEqual(b1, [ranges.blocks[0], ranges.blocks[0] + 19]);
-  assert.deepEqual(b2, [ranges.blocks[0] + 20, ranges.blocks[0] + 39]);
-  const log = fs.readFileSync(sup.snapshot('v2').logFile, 'utf8');
-  assert.match(log, new RegExp(`internal ports \\[${b2[0]}, ${b2[0] + 1}, ${b2[0] + 2}\\]`));
+  const first = ranges.blocks[0];
+  const expected: Record<string, [number, number]> = { written: [first, first + 19], preset: [first + 20, first + 39] };
+  for (const [name, block] of Object.entries(expected)) {
+    const s = sup.snapshot(name);
+    assert.equal(s.state, 'healthy', `${name}: ${s.reason}`);
+    assert.deepEqual(s.portBlock, block, `${name}: the next 20 ports of the block range`);
+    // The engine process itself got VLLM_PORT = the first port of its own block, and its --port.
+    const environ = fs.readFileSync(`/proc/${s.pid}/environ`, 'utf8').split('\0');
+    assert.ok(environ.includes(`VLLM_PORT=${block[0]}`), `${name}: VLLM_PORT=${block[0]} in its environment`);
+    const argv = fs.readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').split('\0');
+    assert.equal(argv[argv.indexOf('--port') + 1], String(s.ports.port), `${name}: --port ${s.ports.port} in ${argv.join(' ')}`);
+    // Like vLLM's get_open_port(), the engine took its internal ports upwards from VLLM_PORT.
+    const log = fs.readFileSync(s.logFile, 'utf8');
+    assert.match(log, new RegExp(`serving port ${s.ports.port}, internal ports \\[${block[0]}, ${block[0] + 1}, ${block[0] + 2}\\]`), `${name}: ${log}`);
+  }
+  assert.notEqual(sup.snapshot('written').ports.port, sup.snapshot('preset').ports.port);
 });
 
 test('(unit) another supervisor of the same config sees a running engine with its owner and can stop it', async (t) => {
