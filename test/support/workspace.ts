@@ -1,6 +1,7 @@
 /**
  * The fixture of every test that starts engines: a workspace folder with its `.vscode/engines.json`, a
- * private state dir and a port range of its own (see ports.ts), all given back when the test ends.
+ * private state dir next to it (not inside: as for a user, the workspace does not see the registry and
+ * the logs change) and a port range of its own (see ports.ts), all given back when the test ends.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -25,7 +26,7 @@ export interface Folder {
 }
 
 export interface Workspace extends Folder {
-  /** `<dir>/state`, not created: the CLI or `ensureStateDir` creates it as it would for a user. */
+  /** Next to `dir`, not created: the CLI, the extension or `ensureStateDir` creates it as for a user. */
   readonly stateDir: string;
   /** This workspace's own ports: nobody else leases from them while the test runs. */
   readonly ranges: PortRanges;
@@ -52,12 +53,18 @@ export async function createWorkspace(t: TestContext, options: WorkspaceOptions 
   const auto = options.ports?.auto ?? 100;
   const blocks = options.ports?.blocks ?? 400;
   const claim = await claimPorts(auto + blocks);
-  const dir = tempDir();
-  const folders = [dir];
+  const root = tempDir();
+  const folder = (name: string): string => {
+    const dir = path.join(root, name);
+    fs.mkdirSync(dir, { mode: 0o700 });
+    return dir;
+  };
+  const dir = folder('workspace');
   const ranges: PortRanges = { auto: [claim.from, claim.from + auto - 1], blocks: [claim.from + auto, claim.from + auto + blocks - 1] };
-  const stateDir = path.join(dir, 'state');
+  const stateDir = path.join(root, 'state');
   const config = configText(options);
   const cleanups: Array<() => unknown> = [];
+  let folders = 0;
   let done: Promise<void> | undefined;
   const ws: Workspace = {
     dir,
@@ -70,9 +77,8 @@ export async function createWorkspace(t: TestContext, options: WorkspaceOptions 
       ENGINE_ROOM_BLOCK_RANGE: `${ranges.blocks[0]}-${ranges.blocks[1]}`,
     },
     addFolder(folderConfig) {
-      const folder = tempDir();
-      folders.push(folder);
-      return { dir: folder, configFile: writeConfig(folder, folderConfig) };
+      const other = folder(`workspace-${++folders}`);
+      return { dir: other, configFile: writeConfig(other, folderConfig) };
     },
     onCleanup(fn) {
       cleanups.push(fn);
@@ -83,7 +89,7 @@ export async function createWorkspace(t: TestContext, options: WorkspaceOptions 
           for (const fn of cleanups.reverse()) await fn();
         } finally {
           await claim.release();
-          for (const f of folders) fs.rmSync(f, { recursive: true, force: true, maxRetries: 3 });
+          fs.rmSync(root, { recursive: true, force: true, maxRetries: 3 });
         }
       })();
       return done;
