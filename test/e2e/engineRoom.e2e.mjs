@@ -1,6 +1,7 @@
 // End-to-end tests of Engine Room in a real VS Code (code-server 4.100.3 = VS Code 1.100.3), driven by
 // Playwright with Debian's Chromium. Needs `bash test/e2e/setup.sh` and `npm run build` first (the
-// README's test command does both). Screenshots go to test/e2e/.work/artifacts/<run>/.
+// README's test command does both) and runs under `node --import tsx` (each test's workspace, state dir
+// and ports come from test/support/workspace.ts). Screenshots go to test/e2e/.work/artifacts/<run>/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -10,8 +11,10 @@ import { spawnSync } from 'node:child_process';
 import {
   REPO_DIR, WORK_DIR, packageVsix, startCodeServer, launchBrowser, openWorkbench,
   findTreeItem, treeItems, clickTreeItemAction, viewPane, waitForStatusBarText, statusBarItem, runCommand,
-  webviewFrame, readProblems, screenshot, waitUntil, focusView, activityBarItem,
+  webviewFrame, readProblems, screenshot, waitUntil, holdsFor, activityBarItem, answerTrustPrompt, isRestrictedMode,
+  treeItemActions,
 } from './lib.mjs';
+import { createWorkspace } from '../support/workspace.ts';
 
 const EXT_ID = 'engine-room.engine-room';
 const ENGINES = path.join(REPO_DIR, 'test', 'fixtures', 'engines');
@@ -35,21 +38,12 @@ async function openEngineRoom(page) {
 }
 
 /** The tree title's "Start All Engines" action (a single-view container shows it in the side bar title). */
+function startAllAction(page) {
+  return page.locator('.part.sidebar .title-actions a.action-label[aria-label^="Start All Engines"]');
+}
+
 async function clickStartAll(page) {
-  await page.locator('.part.sidebar .title-actions a.action-label[aria-label^="Start All Engines"]').click();
-}
-
-function tempWorkspace(engines) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'er-e2e-ws-'));
-  fs.mkdirSync(path.join(dir, '.vscode'));
-  fs.writeFileSync(path.join(dir, '.vscode', 'engines.json'), typeof engines === 'string' ? engines : JSON.stringify({ engines }, null, 2));
-  const state = fs.mkdtempSync(path.join(os.tmpdir(), 'er-e2e-state-'));
-  fs.chmodSync(state, 0o700);
-  return { dir, state };
-}
-
-function engineEnv(state, base) {
-  return { ENGINE_ROOM_STATE_DIR: state, ENGINE_ROOM_PORT_RANGE: `${base}-${base + 99}`, ENGINE_ROOM_BLOCK_RANGE: `${base + 100}-${base + 499}` };
+  await startAllAction(page).click();
 }
 
 /** What the CLI says about the workspace's engines (the same registry the extension writes). */
@@ -79,9 +73,8 @@ const engines = [
   { name: 'cache', command: [process.execPath, path.join(ENGINES, 'http_server.cjs'), '--port', '${port}', '--name', 'cache'], port: 'auto' },
 ];
 
-test('(e2e) start all from the tree title: tree, panel and status bar show every engine healthy with the CLI\'s ports; stop one inline; a bad config shows a problem at its line', async () => {
-  const { dir, state } = tempWorkspace(engines);
-  const env = engineEnv(state, 27500);
+test('(e2e) start all from the tree title: tree, panel and status bar show every engine healthy with the CLI\'s ports; stop one inline; a bad config shows a problem at its line', async (t) => {
+  const { dir, env } = await createWorkspace(t, { engines });
   const server = await startCodeServer({ workspace: dir, vsix, env, name: 'engines', artifactsDir: path.join(ARTIFACTS, 'main'), settings: { 'engineRoom.writeEnvFile': true, 'engineRoom.refreshInterval': 60_000 } });
   const envFile = path.join(dir, '.vscode', 'engines.env');
   const ui = await launchBrowser({ artifactsDir: server.artifactsDir });
@@ -128,9 +121,9 @@ test('(e2e) start all from the tree title: tree, panel and status bar show every
     }, { timeoutMs: 15_000, message: 'the panel to list three healthy engines' });
     for (const e of status) assert.deepEqual(panelRows.find((r) => r.name === e.name).ports, [e.ports.port]);
     // The vllm preset serves the OpenAI API: the panel shows its models.
-    await waitUntil(async () => (await frame.locator('tr[data-key$="#policy"] .models').textContent().catch(() => '')) === 'fake-model', { timeoutMs: 10_000, message: 'the served model in the panel' });
+    await waitUntil(async () => (await frame.locator('tr[data-key$="#policy"] .models').textContent({ timeout: 1_000 })) === 'fake-model', { timeoutMs: 10_000, message: 'the served model in the panel' });
     // The workspace env file follows the engines.
-    const envText = await waitUntil(() => { try { const t = fs.readFileSync(envFile, 'utf8'); return t.includes('ENGINE_CACHE_URL') ? t : null; } catch { return null; } }, { timeoutMs: 10_000, message: '.vscode/engines.env' });
+    const envText = await waitUntil(() => { const t = fs.readFileSync(envFile, 'utf8'); return t.includes('ENGINE_CACHE_URL') ? t : null; }, { timeoutMs: 10_000, message: '.vscode/engines.env' });
     for (const e of status) assert.ok(envText.includes(`ENGINE_${e.name.toUpperCase()}_URL=http://127.0.0.1:${e.ports.port}`), envText);
     assert.ok(envText.includes(`ENGINE_POLICY_OPENAI_BASE_URL=http://127.0.0.1:${policy.ports.port}/v1`), envText);
     assert.equal(panelRows.find((r) => r.name === 'policy').block, `${policy.portBlock[0]}–${policy.portBlock[1]}`);
@@ -152,7 +145,7 @@ test('(e2e) start all from the tree title: tree, panel and status bar show every
     const badLine = bad.split('\n').findIndex((l) => l.includes('"80a"')) + 1;
     fs.writeFileSync(path.join(dir, '.vscode', 'engines.json'), bad);
     const problems = await waitUntil(async () => {
-      const p = await readProblems(page).catch(() => []);
+      const p = await readProblems(page);
       return p.find((x) => /engines\[0\]\.port/.test(x.message)) ? p : null;
     }, { timeoutMs: 20_000, message: 'a problem for engines[0].port' });
     const problem = problems.find((x) => /engines\[0\]\.port/.test(x.message));
@@ -160,7 +153,7 @@ test('(e2e) start all from the tree title: tree, panel and status bar show every
     assert.equal(problem.severity, 'error');
     await screenshot(page, ARTIFACTS, 'problems');
     fs.writeFileSync(path.join(dir, '.vscode', 'engines.json'), good);
-    await waitUntil(async () => !(await readProblems(page, { open: false }).catch(() => [])).some((x) => /engines\[0\]/.test(x.message)), { timeoutMs: 20_000, message: 'the problem to go away' });
+    await waitUntil(async () => !(await readProblems(page, { open: false })).some((x) => /engines\[0\]/.test(x.message)), { timeoutMs: 20_000, message: 'the problem to go away' });
 
     // The CLI starts "web": the tree shows it within seconds although the poll is 60 s away here (the
     // refresher watches the registry file).
@@ -195,26 +188,29 @@ function findFiles(dir, name) {
   return out;
 }
 
-test('(e2e) an untrusted workspace starts nothing and says why', async () => {
-  const { dir, state } = tempWorkspace(engines);
-  const env = engineEnv(state, 28000);
+test('(e2e) an untrusted workspace starts nothing and says why', async (t) => {
+  const { dir, stateDir: state, env } = await createWorkspace(t, { engines });
   const server = await startCodeServer({ workspace: dir, vsix, env, trust: true, name: 'untrusted', artifactsDir: path.join(ARTIFACTS, 'untrusted') });
   const ui = await launchBrowser({ artifactsDir: server.artifactsDir });
   const page = ui.page;
   try {
     await openWorkbench(page, server);
     // The trust prompt of a fresh profile: leave the workspace in Restricted Mode.
-    const dialog = page.locator('.monaco-dialog-box');
-    if (await dialog.waitFor({ timeout: 10_000 }).then(() => true, () => false)) {
-      await dialog.locator('a.monaco-button', { hasText: /No, I don.t trust the authors|Don't Trust/ }).first().click();
-    }
+    await answerTrustPrompt(page, false);
+    await waitUntil(() => isRestrictedMode(page), { timeoutMs: 10_000, message: 'Restricted Mode' });
     await openEngineRoom(page);
     await findTreeItem(page, 'Engines', 'Workspace not trusted: nothing starts', { timeoutMs: 30_000 });
-    // Try anyway: the command is disabled, the inline start action too.
-    await runCommand(page, 'Engine Room: Start All Engines').catch(() => {});
-    await focusView(page, 'Engine Room', 'Engines').catch(() => {});
-    await new Promise((r) => setTimeout(r, 3000));
-    for (const e of cliStatus(dir, env)) assert.equal(e.state, 'stopped');
+    // Nothing offers a start: the palette hides the disabled commands, the title and inline actions are disabled.
+    for (const title of ['Engine Room: Start All Engines', 'Engine Room: Start Engine...']) {
+      await assert.rejects(runCommand(page, title, { timeoutMs: 5_000 }), /not in the palette/, `the palette offers "${title}"`);
+    }
+    await waitUntil(async () => (await startAllAction(page).getAttribute('aria-disabled')) === 'true', { timeoutMs: 10_000, message: 'the tree title\'s Start All Engines to be disabled' });
+    const inline = await treeItemActions(page, 'Engines', 'web');
+    assert.ok(inline.some((a) => /^Show Engine Log/.test(a.title) && a.enabled), `web's inline actions rendered: ${JSON.stringify(inline)}`);
+    assert.ok(inline.every((a) => !/^Start Engine/.test(a.title) || !a.enabled), `web's inline Start Engine... is disabled: ${JSON.stringify(inline)}`);
+    // Clicked anyway, the disabled Start All starts nothing.
+    await startAllAction(page).click({ force: true });
+    await holdsFor(() => cliStatus(dir, env).every((e) => e.state === 'stopped'), { forMs: 3_000, message: 'every engine stopped' });
     const logs = path.join(state, 'logs');
     assert.ok(!fs.existsSync(logs) || fs.readdirSync(logs).every((d) => fs.readdirSync(path.join(logs, d)).length === 0), 'no engine log was written');
     await screenshot(page, ARTIFACTS, 'untrusted');
@@ -225,9 +221,8 @@ test('(e2e) an untrusted workspace starts nothing and says why', async () => {
   }
 });
 
-test('(e2e) the extension host killed with SIGKILL: its engines keep running, the next window adopts them and stops them when it closes', async () => {
-  const { dir, state } = tempWorkspace([engines[0]]);
-  const env = engineEnv(state, 28500);
+test('(e2e) the extension host killed with SIGKILL: its engines keep running, the next window adopts them and stops them when it closes', async (t) => {
+  const { dir, env } = await createWorkspace(t, { engines: [engines[0]] });
   const server = await startCodeServer({ workspace: dir, vsix, env, name: 'crash', artifactsDir: path.join(ARTIFACTS, 'crash') });
   const ui = await launchBrowser({ artifactsDir: server.artifactsDir });
   const page = ui.page;
@@ -260,7 +255,7 @@ test('(e2e) the extension host killed with SIGKILL: its engines keep running, th
   cliDown(dir, env);
 });
 
-test('(e2e) 64 engines and one that floods its log: the tree, panel and status bar keep up, every line is in the file, Stop All stops them all', async () => {
+test('(e2e) 64 engines and one that floods its log: the tree, panel and status bar keep up, every line is in the file, Stop All stops them all', async (t) => {
   const many = Array.from({ length: 64 }, (_, i) => ({
     name: `e${String(i).padStart(2, '0')}`,
     command: ['python3', '-m', 'http.server', '--bind', '127.0.0.1', '${port}'],
@@ -269,8 +264,7 @@ test('(e2e) 64 engines and one that floods its log: the tree, panel and status b
   }));
   const floodLines = 1_000_000;
   const flood = { name: 'flood', command: [process.execPath, path.join(ENGINES, 'flood.cjs'), String(floodLines)], health: { log: '^flood done$' }, startTimeout: '2m' };
-  const { dir, state } = tempWorkspace([flood, ...many]);
-  const env = { ...engineEnv(state, 29000), ENGINE_ROOM_PORT_RANGE: '29000-29199' };
+  const { dir, env } = await createWorkspace(t, { engines: [flood, ...many], ports: { auto: 200, blocks: 300 } });
   const server = await startCodeServer({ workspace: dir, vsix, env, name: 'scale', artifactsDir: path.join(ARTIFACTS, 'scale') });
   const ui = await launchBrowser({ artifactsDir: server.artifactsDir });
   const page = ui.page;

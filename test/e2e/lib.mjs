@@ -62,6 +62,21 @@ export async function waitUntil(fn, { timeoutMs = 10_000, intervalMs = 100, mess
   }
 }
 
+/**
+ * Polls `fn` for `forMs` and throws with `message` at the first falsy value or error: for what must not
+ * happen (an engine that starts where nothing may start). Resolves once it held for the whole time.
+ */
+export async function holdsFor(fn, { forMs, intervalMs = 250, message = 'condition' }) {
+  const end = Date.now() + forMs;
+  for (;;) {
+    let v, err;
+    try { v = await fn(); } catch (e) { err = e; }
+    if (!v) throw new Error(`${message} stopped holding after ${forMs - Math.max(0, end - Date.now())} ms${err ? `: ${err.message}` : ''}`);
+    if (Date.now() >= end) return;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
 /** Reads test/e2e/.work/env.sh written by setup.sh: { CS_VERSION, CS_NODE_BIN, CS_ENTRY, CHROMIUM }. */
 export function loadEnv(envFile = path.join(WORK_DIR, 'env.sh')) {
   if (!fs.existsSync(envFile)) throw new Error(`${envFile} is missing: run 'bash test/e2e/setup.sh' first`);
@@ -255,7 +270,8 @@ export async function killTree(pid, { marker, graceMs = 10_000 } = {}) {
     const deadline = Date.now() + 2_000;
     while (rest().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     signalAll(rest(), 'SIGKILL');
-    await waitUntil(() => rest().length === 0, { timeoutMs: 5_000, message: `process tree of ${pid} to die` }).catch(() => {});
+    await waitUntil(() => rest().length === 0, { timeoutMs: 5_000, message: `process tree of ${pid} to die` })
+      .catch(() => log(`process tree of ${pid}: still alive 5 s after SIGKILL:`, rest().map((p) => ({ pid: p, cmd: cmdline(p) }))));
   }
   return { leftovers };
 }
@@ -735,6 +751,16 @@ export async function clickTreeItemAction(page, view, label, actionTitle, { time
   const names = [];
   for (let i = 0; i < n; i++) names.push(await actions.nth(i).getAttribute('aria-label'));
   throw new Error(`no inline action ${rx} on tree item "${label}" in ${viewLabel(view)} (actions: ${JSON.stringify(names)})`);
+}
+
+/** Inline actions of the tree row `label` (hovered so that they render): [{ title, enabled }]. */
+export async function treeItemActions(page, view, label, { timeoutMs = 15_000 } = {}) {
+  const row = await findTreeItem(page, view, label, { timeoutMs });
+  await row.hover({ timeout: timeoutMs });
+  return row.locator('.actions .action-item a.action-label').evaluateAll((links) => links.map((a) => ({
+    title: a.getAttribute('aria-label') ?? a.getAttribute('title') ?? '',
+    enabled: a.getAttribute('aria-disabled') !== 'true',
+  })));
 }
 
 /** Locator of a status bar item: { id } = the extension's item id (createStatusBarItem(id, ...)) or { text }. */

@@ -63,7 +63,8 @@ async function partA(vsix) {
     const st = await e2e.waitForStatusBarText(page, STATUS, 'clicked 1');
     check('palette command ran; child process spawned in the extension host', /clicked 1 \(spawned-42\)/.test(st), st);
     const toast = await e2e.waitForNotification(page, 'Hello from E2E extension!');
-    check('notification shown', true, (await toast.innerText()).split('\n')[0]);
+    const toastText = (await toast.innerText()).split('\n')[0];
+    check('notification shown', toastText === 'Hello from E2E extension! (spawned-42)', toastText);
 
     await e2e.runCommand(page, 'Hello E2E: Show Env');
     const envText = await e2e.waitForStatusBarText(page, STATUS, 'env=');
@@ -85,7 +86,8 @@ async function partA(vsix) {
     check('tree items', JSON.stringify(labels) === JSON.stringify(['Alpha item', 'Beta item', 'Gamma item', 'Clicked 1 times']), JSON.stringify(labels));
     const row = await e2e.clickTreeItem(page, 'Hello Items', 'Beta item');
     await e2e.waitUntil(async () => (await row.getAttribute('aria-selected')) === 'true', { timeoutMs: 5_000, message: 'Beta item selected' });
-    check('tree item click selects it', true);
+    const selected = (await e2e.treeItems(page, 'Hello Items')).filter((i) => i.selected).map((i) => i.label);
+    check('tree item click selects it', selected.join() === 'Beta item', JSON.stringify(selected));
     await e2e.clickTreeItemAction(page, 'Hello Items', 'Gamma item', 'Poke Item');
     const poked = await e2e.waitForStatusBarText(page, STATUS, 'poked');
     check('inline tree action runs with its item', poked === 'HelloE2E: poked Gamma item', poked);
@@ -94,23 +96,32 @@ async function partA(vsix) {
     check('webview view renders', (await view.locator('#greeting').innerText()) === 'Hello from the webview view');
     await view.locator('#btn').click();
     await view.locator('#reply', { hasText: 'pong from extension host (view)' }).waitFor({ timeout: 10_000 });
-    check('webview view <-> extension host messaging', true, await view.locator('#reply').innerText());
+    const viewReply = await view.locator('#reply').innerText();
+    check('webview view <-> extension host messaging', viewReply === 'pong from extension host (view)', viewReply);
     check('status bar updated from webview view message', (await e2e.waitForStatusBarText(page, STATUS, 'view pinged')) === 'HelloE2E: view pinged');
 
     await e2e.runCommand(page, 'Hello E2E: Open Panel');
     const panel = await e2e.webviewFrame(page, { extensionId: EXT_ID, purpose: 'webviewPanel', waitFor: 'h1#greeting' });
     await panel.locator('#btn').click();
     await panel.locator('#reply', { hasText: 'pong from extension host' }).waitFor({ timeout: 10_000 });
-    check('webview panel <-> extension host messaging', true, await panel.locator('#reply').innerText());
+    const panelReply = await panel.locator('#reply').innerText();
+    check('webview panel <-> extension host messaging', panelReply === 'pong from extension host', panelReply);
     await e2e.waitForStatusBarText(page, STATUS, 'webview pinged');
 
     await e2e.openViewContainer(page, 'Hello Bottom'); // panel container, panel closed: auto-detection (5 s) + View: Toggle
     await e2e.findTreeItem(page, { id: 'helloE2E.bottomTree', part: 'panel' }, 'Gamma item');
     const bottomLabels = (await e2e.treeItems(page, 'Hello Bottom Items')).map((i) => i.label);
     check('panel view container + single-view (merged header) tree', bottomLabels.join() === 'Alpha item,Beta item,Gamma item', bottomLabels.join());
+    // Another container in the side bar first, so that the focus command has something to do.
+    await e2e.openViewContainer(page, 'Explorer', { location: 'sidebar' });
     await e2e.focusView(page, 'Hello E2E', 'Hello Webview');
-    await e2e.webviewFrame(page, { extensionId: EXT_ID, purpose: 'webviewView', waitFor: '#greeting', timeoutMs: 10_000 });
-    check('focusView via "<container>: Focus on <view> View"', true);
+    const sideBar = async () => ({
+      container: /\bchecked\b/.test((await e2e.activityBarItem(page, 'Hello E2E').getAttribute('class')) ?? ''),
+      view: (await e2e.viewPane(page, 'Hello Webview').locator('.pane-header').getAttribute('aria-expanded')) === 'true',
+    });
+    const shown = await e2e.waitUntil(async () => { const s = await sideBar(); return s.container && s.view ? s : null; },
+      { timeoutMs: 10_000, message: 'the side bar to show Hello E2E with its webview view' });
+    check('focusView via "<container>: Focus on <view> View"', shown.container && shown.view, JSON.stringify(shown));
 
     await e2e.runCommand(page, 'Hello E2E: Report Problems');
     const problems = await e2e.waitUntil(async () => {
@@ -150,7 +161,7 @@ async function partB(vsix) {
     await e2e.screenshot(page, artifactsDir, 'trust-modal');
     await e2e.answerTrustPrompt(page, false);
     await e2e.waitUntil(() => e2e.isRestrictedMode(page), { timeoutMs: 10_000, message: 'Restricted Mode' });
-    check('trust ON: "No" -> Restricted Mode', true, (await e2e.statusBarTexts(page)).join(' | '));
+    check('trust ON: "No" -> Restricted Mode', await e2e.isRestrictedMode(page), (await e2e.statusBarTexts(page)).join(' | '));
     check('trust ON: extension not activated while untrusted', (await e2e.statusBarItem(page, STATUS).count()) === 0);
     await e2e.trustWorkspace(page);
     const st = await e2e.waitForStatusBarText(page, STATUS, 'HelloE2E: idle', { timeoutMs: 60_000 });

@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CLI, ENGINES, FIXTURES, cliStatus, exitCode, pidAlive, runCli, startProcess, tempDir, testEnv, waitFor, writeConfig, type JsonEngine } from '../support/helpers';
+import { CLI, ENGINES, FIXTURES, cliStatus, exitCode, pidAlive, runCli, startProcess, waitFor, writeConfig, type JsonEngine } from '../support/helpers';
+import { claimPorts } from '../support/ports';
+import { createWorkspace } from '../support/workspace';
 
 const node = process.execPath;
 const fakeVllm = path.join(ENGINES, 'fake_vllm.py');
@@ -14,9 +16,11 @@ const httpServer = path.join(ENGINES, 'http_server.cjs');
 
 const status = cliStatus;
 
-test('(integration) three `up --detach` at once, eight vLLM-like engines each: all healthy, no EADDRINUSE, no shared port', async () => {
-  const stateDir = path.join(tempDir(), 'state');
-  const env = testEnv(stateDir, 21000);
+test('(integration) three `up --detach` at once, eight vLLM-like engines each: all healthy, no EADDRINUSE, no shared port', async (t) => {
+  const { env, addFolder } = await createWorkspace(t);
+  // The narrow range shared by the engines without a block (see below).
+  const contention = await claimPorts(24);
+  t.after(() => contention.release());
   const configs: string[] = [];
   for (let w = 0; w < 3; w++) {
     const engines = [];
@@ -28,14 +32,14 @@ test('(integration) three `up --detach` at once, eight vLLM-like engines each: a
           ? ['python3', fakeVllm, '--port', '${port}', '--internal', '3', '--load', '0.3']
           : // No block: internal ports picked get_open_port-style from a narrow shared range, so the
             // engines would collide without the lock held until each is healthy.
-            ['python3', fakeVllm, '--port', '${port}', '--internal', '2', '--load', '0.3', '--contention', '46000-46023'],
+            ['python3', fakeVllm, '--port', '${port}', '--internal', '2', '--load', '0.3', '--contention', `${contention.from}-${contention.from + 23}`],
         env: withBlock ? { VLLM_PORT: '${portBlock}' } : {},
         port: 'auto',
         ...(withBlock ? { portBlock: 10, startLock: 'leaseOnly' } : { startLock: 'untilHealthy' }),
         health: { http: '/health' },
       });
     }
-    configs.push(writeConfig(tempDir(), { engines }));
+    configs.push(addFolder({ engines }).configFile);
   }
   const runs = await Promise.all(configs.map((c) => runCli(['up', '--detach', '--json', '--config', c], { env, timeoutMs: 90000 })));
   try {
@@ -68,15 +72,14 @@ test('(integration) three `up --detach` at once, eight vLLM-like engines each: a
   }
 });
 
-test('(integration) the start lock of a CLI killed with SIGKILL is recovered by the next start at once', async () => {
-  const stateDir = path.join(tempDir(), 'state');
-  const env = testEnv(stateDir, 21500);
-  const slowConfig = writeConfig(tempDir(), {
+test('(integration) the start lock of a CLI killed with SIGKILL is recovered by the next start at once', async (t) => {
+  const ws = await createWorkspace(t, {
     engines: [{ name: 'slow', command: [node, httpServer, '--port', '${port}', '--delay', '60000'], port: 'auto', health: { http: '/health' }, startTimeout: '2m' }],
   });
-  const nextConfig = writeConfig(tempDir(), {
+  const { env, configFile: slowConfig } = ws;
+  const nextConfig = ws.addFolder({
     engines: [{ name: 'next', command: [node, httpServer, '--port', '${port}'], port: 'auto', health: { http: '/health' } }],
-  });
+  }).configFile;
   const holder = startProcess(node, [CLI, 'up', '--detach', '--config', slowConfig], env);
   await holder.waitForOutput(/slow: starting/);
   const waiter = startProcess(node, [CLI, 'up', '--detach', '--config', nextConfig], env);
@@ -95,10 +98,8 @@ test('(integration) the start lock of a CLI killed with SIGKILL is recovered by 
   assert.equal(pidAlive(slow.pid), false);
 });
 
-test('(integration) `down` of an engine that forks grandchildren leaves no process behind', async () => {
-  const dir = tempDir();
-  const env = testEnv(path.join(dir, 'state'), 22000);
-  const config = writeConfig(dir, { engines: [{ name: 'forker', command: ['python3', path.join(ENGINES, 'forker.py'), '${workspaceFolder}/pids'] }] });
+test('(integration) `down` of an engine that forks grandchildren leaves no process behind', async (t) => {
+  const { dir, env, configFile: config } = await createWorkspace(t, { engines: [{ name: 'forker', command: ['python3', path.join(ENGINES, 'forker.py'), '${workspaceFolder}/pids'] }] });
   const up = await runCli(['up', '--detach', '--config', config], { env });
   assert.equal(up.code, 0, up.stderr);
   await waitFor(() => fs.existsSync(path.join(dir, 'pids')), 'pids file');
@@ -111,10 +112,8 @@ test('(integration) `down` of an engine that forks grandchildren leaves no proce
   assert.deepEqual(pids.filter(pidAlive), []);
 });
 
-test('(integration) foreground `up` streams prefixed log lines and stops its engines on SIGTERM', async () => {
-  const dir = tempDir();
-  const env = testEnv(path.join(dir, 'state'), 22500);
-  const config = writeConfig(dir, {
+test('(integration) foreground `up` streams prefixed log lines and stops its engines on SIGTERM', async (t) => {
+  const { env, configFile: config } = await createWorkspace(t, {
     engines: [
       { name: 'alpha', command: [node, httpServer, '--port', '${port}', '--name', 'alpha'], port: 'auto', health: { http: '/health' } },
       { name: 'b', command: [node, httpServer, '--port', '${port}', '--name', 'b'], port: 'auto' },
@@ -133,10 +132,8 @@ test('(integration) foreground `up` streams prefixed log lines and stops its eng
   assert.deepEqual((await status(config, env)).map((e) => e.state), ['stopped', 'stopped']);
 });
 
-test('(integration) `logs --lines N` returns N lines with no cap of its own', async () => {
-  const dir = tempDir();
-  const env = testEnv(path.join(dir, 'state'), 23000);
-  const config = writeConfig(dir, { engines: [{ name: 'flood', command: [node, path.join(ENGINES, 'flood.cjs'), '30000'], health: { log: 'flood done' } }] });
+test('(integration) `logs --lines N` returns N lines with no cap of its own', async (t) => {
+  const { env, configFile: config } = await createWorkspace(t, { engines: [{ name: 'flood', command: [node, path.join(ENGINES, 'flood.cjs'), '30000'], health: { log: 'flood done' } }] });
   const up = await runCli(['up', '--detach', '--config', config], { env });
   assert.equal(up.code, 0, up.stderr);
   const logs = await runCli(['logs', 'flood', '--lines', '30001', '--config', config], { env });
@@ -147,15 +144,13 @@ test('(integration) `logs --lines N` returns N lines with no cap of its own', as
   await runCli(['down', '--config', config], { env });
 });
 
-test('(integration) each config of the bad-config corpus is refused with exit 2 and starts nothing', async () => {
+test('(integration) each config of the bad-config corpus is refused with exit 2 and starts nothing', async (t) => {
   const corpus = path.join(FIXTURES, 'bad-configs');
   const files = fs.readdirSync(corpus).filter((f) => f.endsWith('.jsonc'));
   assert.ok(files.length >= 20, `corpus has ${files.length} files`);
   for (const f of files) {
-    const dir = tempDir();
-    const stateDir = path.join(dir, 'state');
-    const env = testEnv(stateDir, 23500);
-    const config = writeConfig(dir, fs.readFileSync(path.join(corpus, f), 'utf8'));
+    const ws = await createWorkspace(t, { config: fs.readFileSync(path.join(corpus, f), 'utf8') });
+    const { stateDir, env, configFile: config } = ws;
     const expects = [...fs.readFileSync(path.join(corpus, f), 'utf8').matchAll(/^\/\/ expect: (\S*) @ (\d+): (.*)$/gm)];
     const up = await runCli(['up', '--detach', '--config', config], { env });
     assert.equal(up.code, 2, `${f}: ${up.stderr}`);
@@ -165,13 +160,12 @@ test('(integration) each config of the bad-config corpus is refused with exit 2 
     assert.match(up.stderr, /nothing was started/);
     const logs = path.join(stateDir, 'logs');
     assert.ok(!fs.existsSync(logs) || fs.readdirSync(logs).length === 0, `${f}: no engine log was created`);
+    await ws.cleanup();
   }
 });
 
-test('(integration) `logs --follow` keeps printing new lines until interrupted', async () => {
-  const dir = tempDir();
-  const env = testEnv(path.join(dir, 'state'), 24000);
-  const config = writeConfig(dir, { engines: [{ name: 'ticker', command: [node, '-e', 'let i=0; setInterval(() => console.log("tick " + (++i)), 100)'] }] });
+test('(integration) `logs --follow` keeps printing new lines until interrupted', async (t) => {
+  const { env, configFile: config } = await createWorkspace(t, { engines: [{ name: 'ticker', command: [node, '-e', 'let i=0; setInterval(() => console.log("tick " + (++i)), 100)'] }] });
   assert.equal((await runCli(['up', '--detach', '--config', config], { env })).code, 0);
   const follow = startProcess(node, [CLI, 'logs', 'ticker', '--follow', '--lines', '1', '--config', config], env);
   try {
@@ -186,10 +180,8 @@ test('(integration) `logs --follow` keeps printing new lines until interrupted',
   }
 });
 
-test('(integration) usage errors exit 2: an unknown engine, an unknown command', async () => {
-  const dir = tempDir();
-  const env = testEnv(path.join(dir, 'state'), 24500);
-  const config = writeConfig(dir, { engines: [{ name: 'a', command: [node, '-e', 'setInterval(()=>{},1000)'] }] });
+test('(integration) usage errors exit 2: an unknown engine, an unknown command', async (t) => {
+  const { env, configFile: config } = await createWorkspace(t, { engines: [{ name: 'a', command: [node, '-e', 'setInterval(()=>{},1000)'] }] });
   const up = await runCli(['up', 'nope', '--detach', '--config', config], { env });
   assert.equal(up.code, 2);
   assert.match(up.stderr, /No engine named "nope"/);
@@ -197,10 +189,8 @@ test('(integration) usage errors exit 2: an unknown engine, an unknown command',
   assert.equal((await runCli(['logs', '--config', config], { env })).code, 2);
 });
 
-test('(integration) a foreground `up` whose engine is stopped by `down` in another terminal reports a stop, not a crash', async () => {
-  const dir = tempDir();
-  const env = testEnv(path.join(dir, 'state'), 25000);
-  const config = writeConfig(dir, { engines: [{ name: 'w', command: [node, httpServer, '--port', '${port}', '--name', 'w'], port: 'auto' }] });
+test('(integration) a foreground `up` whose engine is stopped by `down` in another terminal reports a stop, not a crash', async (t) => {
+  const { env, configFile: config } = await createWorkspace(t, { engines: [{ name: 'w', command: [node, httpServer, '--port', '${port}', '--name', 'w'], port: 'auto' }] });
   const up = startProcess(node, [CLI, 'up', '--config', config], env);
   await up.waitForOutput(/w: healthy/);
   const down = await runCli(['down', '--config', config], { env });
@@ -211,10 +201,8 @@ test('(integration) a foreground `up` whose engine is stopped by `down` in anoth
   assert.match(up.output(), /w: stopped - stopped by engine-room down \(pid \d+\)/);
 });
 
-test('(integration) engines of a CLI killed with SIGKILL are adopted by the next `up` (and stop with it); `up --detach` engines are left alone', async () => {
-  const dir = tempDir();
-  const env = testEnv(path.join(dir, 'state'), 25500);
-  const config = writeConfig(dir, {
+test('(integration) engines of a CLI killed with SIGKILL are adopted by the next `up` (and stop with it); `up --detach` engines are left alone', async (t) => {
+  const { env, configFile: config } = await createWorkspace(t, {
     engines: [
       { name: 'orphan', command: [node, httpServer, '--port', '${port}', '--name', 'orphan'], port: 'auto', health: { http: '/health' } },
       { name: 'kept', command: [node, httpServer, '--port', '${port}', '--name', 'kept'], port: 'auto', health: { http: '/health' } },
@@ -249,10 +237,8 @@ test('(integration) engines of a CLI killed with SIGKILL are adopted by the next
   }
 });
 
-test('(integration) where nvidia-smi exists, status reports the GPU memory of each engine\'s processes; without it, null', async () => {
-  const dir = tempDir();
-  const env = testEnv(path.join(dir, 'state'), 26000);
-  const config = writeConfig(dir, { engines: [{ name: 'gpu', command: [node, httpServer, '--port', '${port}'], port: 'auto' }] });
+test('(integration) where nvidia-smi exists, status reports the GPU memory of each engine\'s processes; without it, null', async (t) => {
+  const { dir, env, configFile: config } = await createWorkspace(t, { engines: [{ name: 'gpu', command: [node, httpServer, '--port', '${port}'], port: 'auto' }] });
   assert.equal((await runCli(['up', '--detach', '--config', config], { env })).code, 0);
   try {
     const pid = (await status(config, env))[0]!.pid as number;
@@ -269,10 +255,8 @@ test('(integration) where nvidia-smi exists, status reports the GPU memory of ea
   }
 });
 
-test('(integration) `up --stop-on-kill` killed with SIGKILL: its reaper stops the engines at once, nothing is left running', async () => {
-  const dir = tempDir();
-  const env = testEnv(path.join(dir, 'state'), 26500);
-  const config = writeConfig(dir, { engines: [{ name: 'tied', command: ['python3', path.join(ENGINES, 'forker.py'), '${workspaceFolder}/pids'] }] });
+test('(integration) `up --stop-on-kill` killed with SIGKILL: its reaper stops the engines at once, nothing is left running', async (t) => {
+  const { dir, env, configFile: config } = await createWorkspace(t, { engines: [{ name: 'tied', command: ['python3', path.join(ENGINES, 'forker.py'), '${workspaceFolder}/pids'] }] });
   const up = startProcess(node, [CLI, 'up', '--stop-on-kill', '--config', config], env);
   await up.waitForOutput(/tied: healthy/);
   await waitFor(() => fs.existsSync(path.join(dir, 'pids')), 'pids file');
@@ -284,16 +268,14 @@ test('(integration) `up --stop-on-kill` killed with SIGKILL: its reaper stops th
   assert.equal(after[0]?.state, 'stopped');
 });
 
-test('(integration) 64 engines in one config start, show and stop correctly', async () => {
-  const dir = tempDir();
-  const env = { ...testEnv(path.join(dir, 'state'), 27000), ENGINE_ROOM_PORT_RANGE: '27000-27199' };
+test('(integration) 64 engines in one config start, show and stop correctly', async (t) => {
   const engines = Array.from({ length: 64 }, (_, i) => ({
     name: `e${String(i).padStart(2, '0')}`,
     command: ['python3', '-m', 'http.server', '--bind', '127.0.0.1', '${port}'],
     port: 'auto',
     startLock: 'leaseOnly',
   }));
-  const config = writeConfig(dir, { engines });
+  const { env, configFile: config } = await createWorkspace(t, { engines, ports: { auto: 200, blocks: 300 } });
   const up = await runCli(['up', '--detach', '--config', config], { env, timeoutMs: 120000 });
   try {
     assert.equal(up.code, 0, up.stderr.slice(-3000));
@@ -310,12 +292,11 @@ test('(integration) 64 engines in one config start, show and stop correctly', as
   assert.deepEqual([...new Set((await status(config, env)).map((e) => e.state))], ['stopped']);
 });
 
-test('(integration) hostile values: shell metacharacters in argv are passed as they are, never run by a shell', async () => {
-  const dir = tempDir();
-  const env = testEnv(path.join(dir, 'state'), 26600);
+test('(integration) hostile values: shell metacharacters in argv are passed as they are, never run by a shell', async (t) => {
+  const { dir, env, configFile: config } = await createWorkspace(t);
   const evil = `$(touch ${dir}/pwned-1); \`touch ${dir}/pwned-2\`; rm -rf ${dir}/victim && echo "; |&>< *"`;
   fs.mkdirSync(path.join(dir, 'victim'));
-  const config = writeConfig(dir, { engines: [{ name: 'echo', command: ['python3', '-c', 'import sys,time; print("ARG=" + sys.argv[1], flush=True); time.sleep(60)', evil], health: { log: '^ARG=' } }] });
+  writeConfig(dir, { engines: [{ name: 'echo', command: ['python3', '-c', 'import sys,time; print("ARG=" + sys.argv[1], flush=True); time.sleep(60)', evil], health: { log: '^ARG=' } }] });
   const up = await runCli(['up', '--detach', '--config', config], { env });
   try {
     assert.equal(up.code, 0, up.stderr);
@@ -329,13 +310,10 @@ test('(integration) hostile values: shell metacharacters in argv are passed as t
   }
 });
 
-test('(integration) a broken registry lock (a file where its directory should be) fails with a clear message, no hang, nothing started', async () => {
-  const dir = tempDir();
-  const stateDir = path.join(dir, 'state');
-  const env = testEnv(stateDir, 26700);
+test('(integration) a broken registry lock (a file where its directory should be) fails with a clear message, no hang, nothing started', async (t) => {
+  const { stateDir, env, configFile: config } = await createWorkspace(t, { engines: [{ name: 'a', command: [node, httpServer, '--port', '${port}'], port: 'auto' }] });
   fs.mkdirSync(stateDir, { mode: 0o700 });
   fs.writeFileSync(path.join(stateDir, 'registry.lock'), 'not a lock directory');
-  const config = writeConfig(dir, { engines: [{ name: 'a', command: [node, httpServer, '--port', '${port}'], port: 'auto' }] });
   const t0 = Date.now();
   const up = await runCli(['up', '--detach', '--config', config], { env, timeoutMs: 120000 });
   assert.equal(up.code, 1, up.stderr);

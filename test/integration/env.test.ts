@@ -8,14 +8,13 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { parseEnv } from 'node:util';
-import { CLI, ENGINES, pidAlive, runCli, tempDir, testEnv, writeConfig, type JsonEngine } from '../support/helpers';
+import { CLI, ENGINES, pidAlive, runCli, type JsonEngine } from '../support/helpers';
+import { createWorkspace } from '../support/workspace';
 
 const node = process.execPath;
 
-test('(integration) `engine-room env` prints the running engines as valid shell, dotenv and JSON', async () => {
-  const dir = tempDir();
-  const env = testEnv(path.join(dir, 'state'), 29500);
-  const config = writeConfig(dir, {
+test('(integration) `engine-room env` prints the running engines as valid shell, dotenv and JSON', async (t) => {
+  const { env, configFile: config } = await createWorkspace(t, {
     engines: [
       // The http preset: PORT=${port} (http_server.cjs reads it), health GET /.
       { name: 'web-ui', preset: 'http', command: [node, path.join(ENGINES, 'http_server.cjs'), '--name', 'web-ui'] },

@@ -9,7 +9,7 @@ export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 export const ENGINES = path.join(FIXTURES, 'engines');
 export const CLI = path.join(ROOT, 'dist', 'cli.js');
 
-/** A fresh private folder (mode 0700) removed by the returned cleanup. */
+/** A fresh private folder (mode 0700); createWorkspace() removes the ones it makes. */
 export function tempDir(prefix = 'er-test-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   fs.chmodSync(dir, 0o700);
@@ -89,8 +89,10 @@ export function startProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv
   };
 }
 
-/** Env for a test: a private state dir and port ranges that other test files do not use. */
-/** Env for a test: a private state dir and ports base..base+499 (auto: the first 100, blocks: the rest). */
+/**
+ * Env for a test: a private state dir and ports base..base+499 (auto: the first 100, blocks: the rest).
+ * @deprecated a hand-picked base can collide with other tests and programs: use createWorkspace()'s `env`.
+ */
 export function testEnv(stateDir: string, portBase: number): NodeJS.ProcessEnv {
   return {
     ENGINE_ROOM_STATE_DIR: stateDir,

@@ -1,6 +1,7 @@
 /**
  * A separate OS process that takes the host-wide start slot and holds it until killed (or for holdMs, or
- * until the file @path exists), printing what it does: `node --import tsx lockClient.ts <stateDir> <name> [holdMs|@file]`.
+ * until the file @path exists), printing what it does, first its wall clock (`clock <name> <Date.now()>`):
+ * `node --import tsx lockClient.ts <stateDir> <name> [holdMs|@file]`.
  */
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -13,6 +14,7 @@ const registry = new Registry(stateDir);
 const lock = new StartLock(registry);
 const owner = { ...selfIdentity(), id: randomUUID(), kind: 'other' as const, label: `lockClient ${name}` };
 const t0 = Date.now();
+console.log(`clock ${name} ${t0}`);
 lock
   .acquire({
     owner,

@@ -85,6 +85,10 @@ test('(unit) a wall-clock jump does not expire the start slot: a waiter whose cl
   // faketime (libfaketime) moves this process's wall clock 2 hours ahead, far past the slot's holdFor.
   const jumped = startProcess('faketime', ['-f', '+2h', process.execPath, ...tsx, dir, 'jumped', '100']);
   try {
+    // First the premise: the other process's clock really is 2 h ahead of this one's.
+    const clock = Number((await jumped.waitForOutput(/clock jumped (\d+)/))[1]);
+    const ahead = clock - Date.now();
+    assert.ok(Math.abs(ahead - 2 * 3600_000) < 60_000, `the jumped process's clock is ${(ahead / 60_000).toFixed(1)} min ahead, not 120`);
     await jumped.waitForOutput(/waiting jumped holder=\d+/);
     await new Promise((r) => setTimeout(r, 1500));
     assert.doesNotMatch(jumped.output(), /acquired jumped/, 'the slot did not look expired');

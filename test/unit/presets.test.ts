@@ -1,18 +1,16 @@
 /**
  * Presets: the exact argv and environment each one produces, user fields winning, `gpus`, the warnings,
- * the schema's snippets, and two vLLM-preset engines started by a real Supervisor.
+ * and the schema's snippets. vLLM-preset engines under a real Supervisor: supervisor.test.ts.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, describe, it } from 'node:test';
-import { expandPreset, formatProblem, loadConfig, parseConfig } from '../../src/core/config';
+import { describe, it } from 'node:test';
+import { expandPreset, formatProblem, parseConfig } from '../../src/core/config';
 import { prepareLaunch } from '../../src/core/launch';
 import type { ConfigProblem, EngineSpec } from '../../src/core/model';
 import { PRESETS, PRESET_NAMES, gpuList } from '../../src/core/presets';
-import { Supervisor } from '../../src/core/supervisor';
-import { ensureStateDir } from '../../src/core/stateDir';
-import { ENGINES, ROOT, tempDir, writeConfig } from '../support/helpers';
+import { ROOT } from '../support/helpers';
 
 const FILE = '/ws/.vscode/engines.json';
 const WS = '/ws';
@@ -320,59 +318,5 @@ describe('schema: presets for the editor', () => {
       const r = parseConfig(JSON.stringify({ engines: [body] }), FILE, WS, { fileExists: () => true });
       assert.deepEqual(r.problems.map(formatProblem), [], name);
     }
-  });
-});
-
-describe('two vLLM-preset engines under a real Supervisor', () => {
-  const supervisors: Supervisor[] = [];
-  after(async () => {
-    await Promise.all(supervisors.map((s) => s.dispose()));
-  });
-
-  it('get disjoint port blocks outside the ephemeral range, each its own VLLM_PORT', async () => {
-    const dir = tempDir();
-    const stateDir = ensureStateDir(path.join(dir, 'state'));
-    const fakeVllm = path.join(ENGINES, 'fake_vllm.py');
-    const file = writeConfig(dir, {
-      engines: ['a', 'b'].map((name) => ({
-        name,
-        preset: 'vllm',
-        command: ['python3', fakeVllm, '--internal', '3', '--load', '0.3'],
-      })),
-    });
-    const loaded = await loadConfig(file);
-    assert.ok(loaded.config, JSON.stringify(loaded.problems));
-    const ranges = { auto: [29000, 29099] as [number, number], blocks: [29100, 29399] as [number, number] };
-    const sup = new Supervisor({ config: loaded.config, stateDir, ownerKind: 'other', ownerLabel: 'presets test', ranges });
-    supervisors.push(sup);
-    const outcomes = await sup.start();
-    assert.deepEqual(outcomes.map((o) => o.name).sort(), ['a', 'b']);
-    for (const o of outcomes) assert.equal(o.ok, true, `${o.name}: ${o.reason}`);
-    const [ephemeralLow] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    const snaps = ['a', 'b'].map((n) => sup.snapshot(n));
-    for (const s of snaps) {
-      assert.equal(s.state, 'healthy', `${s.name}: ${s.reason}`);
-      assert.ok(s.portBlock);
-      const [first, last] = s.portBlock;
-      assert.equal(last - first + 1, 20, 'the preset block size');
-      assert.ok(first >= ranges.blocks[0] && last <= ranges.blocks[1], `${s.name}: block ${first}-${last} in the block range`);
-      assert.ok(last < ephemeralLow!, `${s.name}: block ${first}-${last} below the ephemeral range (${ephemeralLow})`);
-      // The engine process itself got VLLM_PORT = the first port of its own block, and its --port.
-      const environ = fs.readFileSync(`/proc/${s.pid}/environ`, 'utf8').split('\0');
-      assert.ok(environ.includes(`VLLM_PORT=${first}`), `${s.name}: VLLM_PORT=${first} in its environment`);
-      const argv = fs.readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      assert.deepEqual(argv.slice(-2), ['--port', String(s.ports.port)]);
-      const log = fs.readFileSync(s.logFile, 'utf8');
-      const m = /serving port (\d+), internal ports \[([\d, ]*)\]/.exec(log);
-      assert.ok(m, `${s.name} printed its ports`);
-      assert.equal(Number(m[1]), s.ports.port);
-      const internal = m[2]!.split(',').filter(Boolean).map(Number);
-      assert.equal(internal.length, 3);
-      for (const p of internal) assert.ok(p >= first && p <= last, `${s.name}: internal port ${p} inside ${first}-${last}`);
-    }
-    const [a, b] = snaps.map((s) => s.portBlock!);
-    assert.ok(a![1] < b![0] || b![1] < a![0], `blocks ${a} and ${b} are disjoint`);
-    assert.notEqual(snaps[0]!.ports.port, snaps[1]!.ports.port);
-    await sup.stop();
   });
 });

@@ -1,4 +1,4 @@
-import { test, after } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -7,33 +7,28 @@ import { loadConfig } from '../../src/core/config';
 import { Supervisor, type EngineSnapshot } from '../../src/core/supervisor';
 import { Registry } from '../../src/core/registry';
 import { ensureStateDir } from '../../src/core/stateDir';
-import type { PortRanges } from '../../src/core/ports';
-import { ENGINES, pidAlive, tempDir, waitFor, writeConfig } from '../support/helpers';
+import { ENGINES, pidAlive, waitFor } from '../support/helpers';
+import { createWorkspace, type Workspace } from '../support/workspace';
 
 const node = process.execPath;
 const httpServer = path.join(ENGINES, 'http_server.cjs');
-const supervisors: Supervisor[] = [];
-after(async () => {
-  await Promise.all(supervisors.map((s) => s.dispose()));
-});
 
-// Each test its own ports: 30000-32549 in steps of 150 (auto: 50, blocks: 100), below the ephemeral range.
-let nextBase = 30000;
-/** A supervisor over a fresh workspace, state dir and port range. */
-async function setup(engines: unknown[], env?: Record<string, string | undefined>): Promise<{ sup: Supervisor; dir: string; stateDir: string; ranges: PortRanges; events: EngineSnapshot[] }> {
-  const dir = tempDir();
-  const stateDir = ensureStateDir(path.join(dir, 'state'));
-  const file = writeConfig(dir, { engines });
-  const loaded = await loadConfig(file);
+/** A Supervisor of the workspace's config, as one window would run it; disposed when the test ends. */
+async function supervise(ws: Workspace, ownerLabel: string, env?: Record<string, string | undefined>): Promise<Supervisor> {
+  const loaded = await loadConfig(ws.configFile);
   assert.ok(loaded.config, JSON.stringify(loaded.problems));
-  const base = nextBase;
-  nextBase += 150;
-  const ranges: PortRanges = { auto: [base, base + 49], blocks: [base + 50, base + 149] };
-  const sup = new Supervisor({ config: loaded.config, stateDir, ownerKind: 'other', ownerLabel: 'test', ranges, env });
-  supervisors.push(sup);
+  const sup = new Supervisor({ config: loaded.config, stateDir: ensureStateDir(ws.stateDir), ownerKind: 'other', ownerLabel, ranges: ws.ranges, env });
+  ws.onCleanup(() => sup.dispose());
+  return sup;
+}
+
+/** A supervisor over a fresh workspace (its own state dir and ports) and the changes it reports. */
+async function setup(t: TestContext, engines: unknown[], env?: Record<string, string | undefined>) {
+  const ws = await createWorkspace(t, { engines });
+  const sup = await supervise(ws, 'test', env);
   const events: EngineSnapshot[] = [];
   sup.on('change', (s) => events.push(s));
-  return { sup, dir, stateDir, ranges, events };
+  return { ws, sup, dir: ws.dir, stateDir: ws.stateDir, ranges: ws.ranges, events };
 }
 
 function listening(port: number): Promise<boolean> {
@@ -47,8 +42,8 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-test('(unit) an engine gets an auto port from the range, becomes healthy, and its stop leaves nothing', async () => {
-  const { sup, stateDir, ranges, events } = await setup([
+test('(unit) an engine gets an auto port from the range, becomes healthy, and its stop leaves nothing', async (t) => {
+  const { sup, stateDir, ranges, events } = await setup(t, [
     { name: 'web', command: [node, httpServer, '--port', '${port}', '--name', 'web'], port: 'auto', health: { http: '/health' } },
   ]);
   const [outcome] = await sup.start();
@@ -76,8 +71,8 @@ test('(unit) an engine gets an auto port from the range, becomes healthy, and it
   assert.match(log, /web got SIGTERM/);
 });
 
-test('(unit) dependsOn orders the starts and ${port:db} reaches the dependent engine', async () => {
-  const { sup } = await setup([
+test('(unit) dependsOn orders the starts and ${port:db} reaches the dependent engine', async (t) => {
+  const { sup } = await setup(t, [
     {
       name: 'app',
       command: [node, '-e', 'console.log("DB_PORT=" + process.env.DB_PORT); require("http").createServer((q, s) => s.end("ok")).listen(Number(process.argv[1]), "127.0.0.1")', '${port}'],
@@ -95,8 +90,8 @@ test('(unit) dependsOn orders the starts and ${port:db} reaches the dependent en
   await waitFor(() => sup.tail('app').some((l) => l === `DB_PORT=${db.ports.port}`), 'app to print the db port');
 });
 
-test('(unit) a failing engine reports its exit and last lines, its dependents do not start, the others run on', async () => {
-  const { sup } = await setup([
+test('(unit) a failing engine reports its exit and last lines, its dependents do not start, the others run on', async (t) => {
+  const { sup } = await setup(t, [
     { name: 'broken', command: [node, '-e', 'console.log("loading weights"); console.error("CUDA out of memory"); process.exit(3)'] },
     { name: 'needs-broken', command: [node, httpServer, '--port', '${port}'], port: 'auto', dependsOn: ['broken'] },
     { name: 'fine', command: [node, httpServer, '--port', '${port}'], port: 'auto' },
@@ -118,8 +113,8 @@ test('(unit) a failing engine reports its exit and last lines, its dependents do
   assert.equal(sup.snapshot('fine').state, 'healthy');
 });
 
-test('(unit) stopping an engine that forks ends the whole tree, also a grandchild that left the group', async () => {
-  const { sup, dir } = await setup([{ name: 'forker', command: ['python3', path.join(ENGINES, 'forker.py'), path.join('${workspaceFolder}', 'pids')] }]);
+test('(unit) stopping an engine that forks ends the whole tree, also a grandchild that left the group', async (t) => {
+  const { sup, dir } = await setup(t, [{ name: 'forker', command: ['python3', path.join(ENGINES, 'forker.py'), path.join('${workspaceFolder}', 'pids')] }]);
   const [o] = await sup.start();
   assert.equal(o?.ok, true, o?.reason);
   const pidsFile = path.join(dir, 'pids');
@@ -131,8 +126,8 @@ test('(unit) stopping an engine that forks ends the whole tree, also a grandchil
   assert.deepEqual(pids.filter(pidAlive), [], 'no process of the tree is left');
 });
 
-test('(unit) a stop escalates to SIGKILL after stopTimeout for an engine that ignores SIGTERM', async () => {
-  const { dir, sup } = await setup([
+test('(unit) a stop escalates to SIGKILL after stopTimeout for an engine that ignores SIGTERM', async (t) => {
+  const { dir, sup } = await setup(t, [
     { name: 'stubborn', command: ['python3', path.join(ENGINES, 'forker.py'), path.join('${workspaceFolder}', 'pids'), '--ignore-term'], stopTimeout: 300 },
   ]);
   await sup.start();
@@ -145,9 +140,9 @@ test('(unit) a stop escalates to SIGKILL after stopTimeout for an engine that ig
   assert.ok(Date.now() - t0 >= 300);
 });
 
-test('(unit) every line of an engine that writes fast and dies is in its log file', async () => {
+test('(unit) every line of an engine that writes fast and dies is in its log file', async (t) => {
   const count = 200_000;
-  const { sup } = await setup([{ name: 'flood', command: [node, path.join(ENGINES, 'flood.cjs'), String(count), '--die'] }]);
+  const { sup } = await setup(t, [{ name: 'flood', command: [node, path.join(ENGINES, 'flood.cjs'), String(count), '--die'] }]);
   await sup.start();
   await waitFor(() => sup.snapshot('flood').state === 'failed', 'flood to exit');
   const snap = sup.snapshot('flood');
@@ -158,8 +153,8 @@ test('(unit) every line of an engine that writes fast and dies is in its log fil
   assert.equal(seen.size, count);
 });
 
-test('(unit) an engine that never becomes healthy fails at startTimeout, counted from the spawn, and is killed', async () => {
-  const { sup, events } = await setup([{ name: 'mute', command: [node, '-e', 'setInterval(() => {}, 1000)'], port: 'auto', startTimeout: 400 }]);
+test('(unit) an engine that never becomes healthy fails at startTimeout, counted from the spawn, and is killed', async (t) => {
+  const { sup, events } = await setup(t, [{ name: 'mute', command: [node, '-e', 'setInterval(() => {}, 1000)'], port: 'auto', startTimeout: 400 }]);
   const t0 = Date.now();
   const [o] = await sup.start();
   const snap = sup.snapshot('mute');
@@ -173,8 +168,8 @@ test('(unit) an engine that never becomes healthy fails at startTimeout, counted
   assert.equal(snap.pid, null);
 });
 
-test('(unit) restart on-failure retries with backoff until the engine comes up', async () => {
-  const { sup, dir } = await setup([
+test('(unit) restart on-failure retries with backoff until the engine comes up', async (t) => {
+  const { sup, dir } = await setup(t, [
     {
       name: 'flaky',
       // Fails twice (counting in a file), then serves.
@@ -189,7 +184,7 @@ test('(unit) restart on-failure retries with backoff until the engine comes up',
   assert.equal(fs.readFileSync(path.join(dir, 'count'), 'utf8'), '3');
 });
 
-test('(unit) untilHealthy engines start one after another; leaseOnly engines spawn together', async () => {
+test('(unit) untilHealthy engines start one after another; leaseOnly engines spawn together', async (t) => {
   const mk = (name: string, startLock: string) => ({
     name,
     command: [node, httpServer, '--port', '${port}', '--delay', '300', '--name', name],
@@ -197,12 +192,12 @@ test('(unit) untilHealthy engines start one after another; leaseOnly engines spa
     health: { http: '/health' },
     startLock,
   });
-  const seq = await setup([mk('s1', 'untilHealthy'), mk('s2', 'untilHealthy'), mk('s3', 'untilHealthy')]);
+  const seq = await setup(t, [mk('s1', 'untilHealthy'), mk('s2', 'untilHealthy'), mk('s3', 'untilHealthy')]);
   await seq.sup.start();
   const s = ['s1', 's2', 's3'].map((n) => seq.sup.snapshot(n));
   for (let i = 1; i < s.length; i++) assert.ok((s[i]!.startedAt as number) >= (s[i - 1]!.healthyAt as number), `s${i + 1} spawned after s${i} was healthy`);
 
-  const par = await setup([mk('l1', 'leaseOnly'), mk('l2', 'leaseOnly'), mk('l3', 'leaseOnly')]);
+  const par = await setup(t, [mk('l1', 'leaseOnly'), mk('l2', 'leaseOnly'), mk('l3', 'leaseOnly')]);
   await par.sup.start();
   const l = ['l1', 'l2', 'l3'].map((n) => par.sup.snapshot(n));
   assert.ok(l.every((x) => x.state === 'healthy'));
@@ -211,32 +206,47 @@ test('(unit) untilHealthy engines start one after another; leaseOnly engines spa
   assert.equal(new Set(l.map((x) => x.ports.port)).size, 3);
 });
 
-test('(unit) port blocks are disjoint, inside the block range, and reach the engine through ${portBlock}', async () => {
-  const eng = (name: string) => ({
-    name,
-    command: ['python3', path.join(ENGINES, 'fake_vllm.py'), '--port', '${port}', '--internal', '3', '--load', '0.2'],
-    env: { VLLM_PORT: '${portBlock}' },
-    port: 'auto',
-    portBlock: 20,
-    health: { http: '/health' },
-    startLock: 'leaseOnly',
-  });
-  const { sup, ranges } = await setup([eng('v1'), eng('v2')]);
+test('(unit) vLLM-like engines, written out or through the vllm preset, get disjoint port blocks from the block range, each its own VLLM_PORT', async (t) => {
+  const fakeVllm = path.join(ENGINES, 'fake_vllm.py');
+  const { sup, ranges } = await setup(t, [
+    {
+      name: 'written',
+      command: ['python3', fakeVllm, '--port', '${port}', '--internal', '3', '--load', '0.2'],
+      env: { VLLM_PORT: '${portBlock}' },
+      port: 'auto',
+      portBlock: 20,
+      health: { http: '/health' },
+      startLock: 'leaseOnly',
+    },
+    // The preset appends --port ${port}, sets VLLM_PORT=${portBlock}, leases 20 ports and probes /health.
+    { name: 'preset', preset: 'vllm', command: ['python3', fakeVllm, '--internal', '3', '--load', '0.2'] },
+  ]);
   const outcomes = await sup.start();
+  assert.deepEqual(outcomes.map((o) => o.name).sort(), ['preset', 'written']);
   assert.ok(outcomes.every((o) => o.ok), JSON.stringify(outcomes));
-  const [b1, b2] = ['v1', 'v2'].map((n) => sup.snapshot(n).portBlock as [number, number]);
-  assert.deepEqual(b1, [ranges.blocks[0], ranges.blocks[0] + 19]);
-  assert.deepEqual(b2, [ranges.blocks[0] + 20, ranges.blocks[0] + 39]);
-  const log = fs.readFileSync(sup.snapshot('v2').logFile, 'utf8');
-  assert.match(log, new RegExp(`internal ports \\[${b2[0]}, ${b2[0] + 1}, ${b2[0] + 2}\\]`));
+  const first = ranges.blocks[0];
+  const expected: Record<string, [number, number]> = { written: [first, first + 19], preset: [first + 20, first + 39] };
+  for (const [name, block] of Object.entries(expected)) {
+    const s = sup.snapshot(name);
+    assert.equal(s.state, 'healthy', `${name}: ${s.reason}`);
+    assert.deepEqual(s.portBlock, block, `${name}: the next 20 ports of the block range`);
+    // The engine process itself got VLLM_PORT = the first port of its own block, and its --port.
+    const environ = fs.readFileSync(`/proc/${s.pid}/environ`, 'utf8').split('\0');
+    assert.ok(environ.includes(`VLLM_PORT=${block[0]}`), `${name}: VLLM_PORT=${block[0]} in its environment`);
+    const argv = fs.readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').split('\0');
+    assert.equal(argv[argv.indexOf('--port') + 1], String(s.ports.port), `${name}: --port ${s.ports.port} in ${argv.join(' ')}`);
+    // Like vLLM's get_open_port(), the engine took its internal ports upwards from VLLM_PORT.
+    const log = fs.readFileSync(s.logFile, 'utf8');
+    assert.match(log, new RegExp(`serving port ${s.ports.port}, internal ports \\[${block[0]}, ${block[0] + 1}, ${block[0] + 2}\\]`), `${name}: ${log}`);
+  }
+  assert.notEqual(sup.snapshot('written').ports.port, sup.snapshot('preset').ports.port);
 });
 
-test('(unit) another supervisor of the same config sees a running engine with its owner and can stop it', async () => {
-  const { sup, stateDir, ranges } = await setup([{ name: 'shared', command: [node, httpServer, '--port', '${port}'], port: 'auto', health: { http: '/health' } }]);
+test('(unit) another supervisor of the same config sees a running engine with its owner and can stop it', async (t) => {
+  const { ws, sup } = await setup(t, [{ name: 'shared', command: [node, httpServer, '--port', '${port}'], port: 'auto', health: { http: '/health' } }]);
   await sup.start();
   const pid = sup.snapshot('shared').pid as number;
-  const other = new Supervisor({ config: (await loadConfig(sup.configFile)).config!, stateDir, ownerKind: 'other', ownerLabel: 'second window', ranges });
-  supervisors.push(other);
+  const other = await supervise(ws, 'second window');
   await other.refresh();
   const seen = other.snapshot('shared');
   assert.equal(seen.state, 'healthy');
@@ -251,8 +261,8 @@ test('(unit) another supervisor of the same config sees a running engine with it
   assert.equal(sup.snapshot('shared').reason, 'stopped by second window');
 });
 
-test('(unit) a port squatted between lease and listen (EADDRINUSE) is retried on fresh ports', async () => {
-  const { sup, ranges, events } = await setup([
+test('(unit) a port squatted between lease and listen (EADDRINUSE) is retried on fresh ports', async (t) => {
+  const { sup, ranges, events } = await setup(t, [
     { name: 'victim', command: ['python3', path.join(ENGINES, 'fake_vllm.py'), '--port', '${port}', '--internal', '0', '--load', '0.8'], port: 'auto', health: { http: '/health' }, startLock: 'leaseOnly' },
   ]);
   const squatPort = ranges.auto[0];
@@ -277,8 +287,8 @@ test('(unit) a port squatted between lease and listen (EADDRINUSE) is retried on
   }
 });
 
-test('(unit) restart on-failure also restarts an engine that crashes after it was healthy', async () => {
-  const { sup, events } = await setup([
+test('(unit) restart on-failure also restarts an engine that crashes after it was healthy', async (t) => {
+  const { sup, events } = await setup(t, [
     {
       name: 'crashy',
       command: [node, '-e', 'require("http").createServer((q,s)=>s.end("ok")).listen(Number(process.argv[1]),"127.0.0.1",()=>{console.log("up"); setTimeout(()=>process.exit(4), 1000)})', '${port}'],
@@ -295,15 +305,14 @@ test('(unit) restart on-failure also restarts an engine that crashes after it wa
   assert.equal(sup.snapshot('crashy').exitCode, 4);
 });
 
-test('(unit) a dependency that another supervisor is still starting is waited for, not taken as ready', async () => {
-  const first = await setup([
+test('(unit) a dependency that another supervisor is still starting is waited for, not taken as ready', async (t) => {
+  const first = await setup(t, [
     { name: 'db', command: [node, httpServer, '--port', '${port}', '--delay', '1200', '--name', 'db'], port: 'auto', health: { http: '/health' } },
     { name: 'app', command: [node, httpServer, '--port', '${port}', '--name', 'app'], port: 'auto', dependsOn: ['db'], health: { http: '/health' } },
   ]);
   const dbStart = first.sup.start(['db']);
   await waitFor(() => first.sup.snapshot('db').state === 'starting', 'db to start in the first supervisor');
-  const second = new Supervisor({ config: (await loadConfig(first.sup.configFile)).config!, stateDir: first.stateDir, ownerKind: 'other', ownerLabel: 'second', ranges: first.ranges });
-  supervisors.push(second);
+  const second = await supervise(first.ws, 'second');
   const outcomes = await second.start(['app']);
   assert.deepEqual(outcomes.map((o) => [o.name, o.ok]), [['app', true]]);
   const db = first.sup.snapshot('db');
@@ -313,8 +322,8 @@ test('(unit) a dependency that another supervisor is still starting is waited fo
   await dbStart;
 });
 
-test('(unit) when an engine\'s main process crashes, its workers go too, also one that left the process group', async () => {
-  const { sup, dir } = await setup([
+test('(unit) when an engine\'s main process crashes, its workers go too, also one that left the process group', async (t) => {
+  const { sup, dir } = await setup(t, [
     { name: 'forker', command: ['python3', path.join(ENGINES, 'forker.py'), path.join('${workspaceFolder}', 'pids')], health: { log: 'forker: pids', interval: '100ms' } },
   ]);
   await sup.start();
@@ -330,7 +339,7 @@ test('(unit) when an engine\'s main process crashes, its workers go too, also on
   assert.deepEqual(pids.filter(pidAlive), [], 'no worker survives its leader');
 });
 
-test('(unit) another program listening on an engine\'s port with SO_REUSEPORT is reported, although health says 200', async () => {
+test('(unit) another program listening on an engine\'s port with SO_REUSEPORT is reported, although health says 200', async (t) => {
   const reuseServer = (tag: string) => `import socket,sys,time
 s=socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -341,7 +350,7 @@ while True:
     c,_=s.accept()
     c.close()
 `;
-  const { sup, ranges } = await setup([
+  const { sup, ranges } = await setup(t, [
     { name: 'shared-port', command: ['python3', '-c', reuseServer('engine'), '${port}'], port: 'auto', health: { tcp: true, interval: '200ms' } },
   ]);
   const [o] = await sup.start();
@@ -364,8 +373,8 @@ while True:
   }
 });
 
-test('(unit) an OpenAI-compatible engine (vllm preset) reports the models it serves once healthy', async () => {
-  const { sup } = await setup([
+test('(unit) an OpenAI-compatible engine (vllm preset) reports the models it serves once healthy', async (t) => {
+  const { sup } = await setup(t, [
     { name: 'llm', preset: 'vllm', command: ['python3', path.join(ENGINES, 'fake_vllm.py'), '--internal', '1', '--load', '0.1'], startTimeout: '30s' },
   ]);
   const [o] = await sup.start();
@@ -379,8 +388,8 @@ test('(unit) an OpenAI-compatible engine (vllm preset) reports the models it ser
 });
 
 
-test('(unit) a Python engine that prints without flushing is seen at once: its output is unbuffered by default', async () => {
-  const { sup } = await setup([
+test('(unit) a Python engine that prints without flushing is seen at once: its output is unbuffered by default', async (t) => {
+  const { sup } = await setup(t, [
     // No flush=True, no -u: stdout to a file would be block-buffered, and this line would wait for exit.
     { name: 'py', command: ['python3', '-c', 'import time; print("model loaded, ready"); time.sleep(60)'], health: { log: 'ready$' }, startTimeout: '3s' },
   ], { ...process.env, PYTHONUNBUFFERED: undefined });
