@@ -12,7 +12,7 @@ import { LogFollower, fileSize, logFileFor, readLastLines } from '../core/logs';
 import { Registry, leaseIsLive } from '../core/registry';
 import { lockState } from '../core/hostLock';
 import { defaultStateDir, ensureStateDir } from '../core/stateDir';
-import { Supervisor, type EngineSnapshot } from '../core/supervisor';
+import { Supervisor, type EngineSnapshot } from '../core/supervisor/supervisor';
 import { isAlive } from '../core/platform';
 import { ENDPOINT_FORMATS, endpointVariables, formatEndpoints, type EndpointFormat } from '../core/endpoints';
 import { exitAfterFlush } from './exit';

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import { EngineRoomError, errorMessage } from './errors';
 import { descendants, isAlive, processStartTime, userShell } from './platform';
-import type { EngineProcessRecord } from './registry';
+import type { EngineProcessRecord } from './processTree';
 import type { ProcessIdentity } from './platform';
 
 export interface SpawnRequest {

@@ -4,7 +4,11 @@
  */
 import { EngineRoomError } from './errors';
 import { descendants, groupMembers, isAlive, processStartTime, signalGroup, signalProcess, type ProcessIdentity } from './platform';
-import type { EngineProcessRecord } from './registry';
+
+/** An engine's main process and its process group, as the registry records them. */
+export interface EngineProcessRecord extends ProcessIdentity {
+  readonly pgid: number;
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -11,7 +11,7 @@ import lockfile from 'proper-lockfile';
 import type { HealthProbe } from './model';
 import { EngineRoomError, errorMessage } from './errors';
 import { hostClockMs, isAlive, type ProcessIdentity } from './platform';
-import { engineIsLive } from './processTree';
+import { engineIsLive, type EngineProcessRecord } from './processTree';
 
 export interface OwnerRecord extends ProcessIdentity {
   /** Distinguishes several supervisors in one process (a VS Code window with several folders). */
@@ -19,10 +19,6 @@ export interface OwnerRecord extends ProcessIdentity {
   readonly kind: 'cli' | 'vscode' | 'other';
   /** For people: "engine-room up (pid 123)", "VS Code window". */
   readonly label: string;
-}
-
-export interface EngineProcessRecord extends ProcessIdentity {
-  readonly pgid: number;
 }
 
 export interface LeaseRecord {

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { loadConfig } from '../core/config';
 import type { LoadResult } from '../core/model';
 import type { ConfigProblem } from '../core/model';
-import { Supervisor, type EngineSnapshot } from '../core/supervisor';
+import { Supervisor, type EngineSnapshot } from '../core/supervisor/supervisor';
 import { defaultStateDir } from '../core/stateDir';
 import { errorMessage } from '../core/errors';
 

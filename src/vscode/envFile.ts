@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { endpointVariables, formatDotenv } from '../core/endpoints';
-import type { EngineSnapshot } from '../core/supervisor';
+import type { EngineSnapshot } from '../core/supervisor/supervisor';
 import type { EngineStore, FolderEngines } from './engineStore';
 
 export const ENV_FILE_RELATIVE = '.vscode/engines.env';

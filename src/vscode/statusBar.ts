@@ -1,6 +1,6 @@
 /** The status bar item: "3/4 healthy" at a glance, a spinner while starting, warning colors on trouble. */
 import * as vscode from 'vscode';
-import type { EngineSnapshot } from '../core/supervisor';
+import type { EngineSnapshot } from '../core/supervisor/supervisor';
 import type { EngineStore } from './engineStore';
 import { portsText, stateCodicon, stateLabel } from './viewModel';
 

@@ -2,7 +2,7 @@
  * How engines look, without the vscode API (so it is tested in plain Node): icon ids, labels, ports,
  * URLs, and the tree items' contextValue that the menus in package.json match.
  */
-import type { EngineSnapshot, EngineState } from '../core/supervisor';
+import type { EngineSnapshot, EngineState } from '../core/supervisor/supervisor';
 import { urlHost } from '../core/health';
 
 /** Codicon id and theme color of each state. */

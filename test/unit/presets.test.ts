@@ -10,7 +10,7 @@ import { expandPreset, formatProblem, loadConfig, parseConfig } from '../../src/
 import { prepareLaunch } from '../../src/core/launch';
 import type { ConfigProblem, EngineSpec } from '../../src/core/model';
 import { PRESETS, PRESET_NAMES, gpuList } from '../../src/core/presets';
-import { Supervisor } from '../../src/core/supervisor';
+import { Supervisor } from '../../src/core/supervisor/supervisor';
 import { ensureStateDir } from '../../src/core/stateDir';
 import { ENGINES, ROOT, tempDir, writeConfig } from '../support/helpers';
 

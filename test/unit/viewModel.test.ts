@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { contextValue, engineUrl, isRunning, portsText, stateLabel } from '../../src/vscode/viewModel';
-import type { EngineSnapshot } from '../../src/core/supervisor';
+import type { EngineSnapshot } from '../../src/core/supervisor/supervisor';
 import { ROOT } from '../support/helpers';
 
 type Snap = Pick<EngineSnapshot, 'state' | 'pid' | 'nextRestartAt' | 'ports' | 'host' | 'probe'>;
