@@ -14,7 +14,6 @@ import { defaultPortRanges, type PortRanges } from '../ports';
 import { selfIdentity } from '../platform';
 import { Registry, type OwnerRecord, type RegistryData } from '../registry';
 import { ensureStateDir } from '../stateDir';
-import { GpuCache } from './gpu';
 import type { Runtime, RuntimePatch } from './runtime';
 import { buildSnapshot } from './snapshot';
 import type { EngineSnapshot, StartOutcome, SupervisorOptions } from './types';
@@ -34,7 +33,6 @@ export class SupervisorContext {
   disposed = false;
   /** The reaper process runs (started with the first spawn, when asked for). */
   reaperStarted = false;
-  private readonly gpu = new GpuCache();
 
   constructor(
     readonly opts: SupervisorOptions,
@@ -62,7 +60,7 @@ export class SupervisorContext {
   }
 
   snapshot(rt: Runtime): EngineSnapshot {
-    return buildSnapshot(rt, { owner: this.owner, configFile: this.config.file, gpuMemoryMiB: rt.pid !== null ? this.gpu.of(rt) : undefined });
+    return buildSnapshot(rt, { owner: this.owner, configFile: this.config.file });
   }
 
   /** Changes an engine's state and tells the listeners. */

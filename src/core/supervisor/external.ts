@@ -5,6 +5,7 @@
 import { errorMessage } from '../errors';
 import { probeOnce } from '../health';
 import { poll, type Backoff } from '../poll';
+import { isAlive } from '../platform';
 import { engineIsLive } from '../processTree';
 import type { LeaseRecord, RegistryData } from '../registry';
 import type { SupervisorContext } from './context';
@@ -36,6 +37,7 @@ export class ExternalEngines {
       const lease = data.leases.find((l) => l.key === rt.key && l.engine !== null);
       if (lease?.engine && engineIsLive(lease.engine)) {
         rt.external = lease;
+        rt.externalOwnerAlive = isAlive(lease.owner);
         // Adopting probes the engine: not on a registry-only refresh (an untrusted workspace).
         if (probe && isOrphan(lease) && orphans && orphans !== 'leave') {
           probes.push(this.reconcile(rt, lease, orphans));

@@ -1,5 +1,5 @@
 /** GPU memory of an engine's process tree, from one `nvidia-smi` sample. */
-import { gpuMemoryByPid, groupMembers } from '../platform';
+import { groupMembers } from '../platform';
 import type { Runtime } from './runtime';
 
 /** The MiB that the engine's tree (group, and workers that left it) uses in `byPid`, or undefined. */
@@ -10,17 +10,4 @@ export function treeGpuMemory(rt: Runtime, byPid: ReadonlyMap<number, number> | 
   let total: number | undefined;
   for (const [pid, mem] of byPid) if (pids.has(pid)) total = (total ?? 0) + mem;
   return total;
-}
-
-/** One nvidia-smi call serves every engine for 2 s. */
-export class GpuCache {
-  private sample: { at: number; byPid: Map<number, number> | undefined } | undefined;
-
-  of(rt: Runtime): number | undefined {
-    if (rt.gpuCache && Date.now() - rt.gpuCache.at < 2000) return rt.gpuCache.value;
-    if (!this.sample || Date.now() - this.sample.at > 2000) this.sample = { at: Date.now(), byPid: gpuMemoryByPid() };
-    const value = treeGpuMemory(rt, this.sample.byPid);
-    rt.gpuCache = { at: Date.now(), value };
-    return value;
-  }
 }

@@ -49,7 +49,10 @@ export class Runtime {
   /** Served model ids of an OpenAI-compatible engine, asked once it is healthy. */
   models: string[] | undefined;
   modelsAsked = false;
-  gpuCache: { at: number; value: number | undefined } | undefined;
+  /** GPU memory (MiB) of its tree at the last sample given to the supervisor (attachGpuMemory). */
+  gpuMemoryMiB: number | undefined;
+  /** Whether the owner of `external` still ran at the last registry read (snapshots read no /proc). */
+  externalOwnerAlive = true;
 
   constructor(
     public spec: EngineSpec,

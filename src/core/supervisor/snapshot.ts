@@ -1,5 +1,7 @@
-/** An engine's snapshot: the plain data that the UI and the CLI show, built from its runtime. */
-import { isAlive } from '../platform';
+/**
+ * An engine's snapshot: the plain data that the UI and the CLI show, built from its runtime. Building
+ * one runs no process and reads no file: what needs /proc or nvidia-smi was sampled before.
+ */
 import type { OwnerRecord } from '../registry';
 import type { Runtime } from './runtime';
 import type { EngineSnapshot, OwnerInfo } from './types';
@@ -8,13 +10,11 @@ export interface SnapshotSource {
   /** This supervisor's owner record (an engine it started is "self"). */
   readonly owner: OwnerRecord;
   readonly configFile: string;
-  /** GPU memory of the engine's tree, when known. */
-  readonly gpuMemoryMiB?: number;
 }
 
-function ownerInfo(rec: OwnerRecord, self: OwnerRecord): OwnerInfo {
+function ownerInfo(rec: OwnerRecord, self: OwnerRecord, alive: boolean): OwnerInfo {
   const mine = rec.id === self.id;
-  return { pid: rec.pid, label: rec.label, kind: rec.kind, self: mine, alive: mine || isAlive(rec) };
+  return { pid: rec.pid, label: rec.label, kind: rec.kind, self: mine, alive: mine || alive };
 }
 
 export function buildSnapshot(rt: Runtime, src: SnapshotSource): EngineSnapshot {
@@ -40,7 +40,7 @@ export function buildSnapshot(rt: Runtime, src: SnapshotSource): EngineSnapshot 
     portBlock: ext ? ext.portBlock : rt.proc ? rt.portBlock : null,
     health: rt.health,
     healthHistory: [...rt.history],
-    owner: ownerRec ? ownerInfo(ownerRec, src.owner) : null,
+    owner: ownerRec ? ownerInfo(ownerRec, src.owner, rt.externalOwnerAlive) : null,
     restarts: rt.restarts,
     nextRestartAt: rt.nextRestartAt,
     startedAt: rt.startedAt,
@@ -50,6 +50,6 @@ export function buildSnapshot(rt: Runtime, src: SnapshotSource): EngineSnapshot 
     lastLines: rt.lastLines,
     openai: rt.spec.openai ?? false,
     models: rt.models,
-    gpuMemoryMiB: src.gpuMemoryMiB,
+    gpuMemoryMiB: rt.pid !== null ? rt.gpuMemoryMiB : undefined,
   };
 }

@@ -15,6 +15,7 @@ import type { EnginesConfig } from '../model';
 import { leaseKey } from '../registry';
 import { SupervisorContext } from './context';
 import { ExternalEngines } from './external';
+import { treeGpuMemory } from './gpu';
 import { HealthMonitor } from './healthLoop';
 import { markDetached } from './leases';
 import { restartAfterCrash } from './restarts';
@@ -80,6 +81,20 @@ export class Supervisor {
 
   snapshots(): EngineSnapshot[] {
     return this.names().map((n) => this.snapshot(n));
+  }
+
+  /**
+   * Takes one `nvidia-smi` sample (gpuMemoryByPid() of core/platform, taken once for every supervisor
+   * of a window) and sets the GPU memory of each running engine's process tree from it; emits `change`
+   * only for the engines whose value changed. Snapshots never sample by themselves.
+   */
+  attachGpuMemory(byPid: ReadonlyMap<number, number> | undefined): void {
+    for (const rt of this.ctx.runtimes.values()) {
+      const value = rt.pid !== null ? treeGpuMemory(rt, byPid) : undefined;
+      if (value === rt.gpuMemoryMiB) continue;
+      rt.gpuMemoryMiB = value;
+      if (rt.pid !== null) this.ctx.emit(rt);
+    }
   }
 
   /** Who holds the host-wide start lock and who waits, for the panel. */
