@@ -17,10 +17,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import lockfile from 'proper-lockfile';
 import { parseConfig, formatProblem } from '../src/core/config';
-import { Supervisor } from '../src/core/supervisor';
+import { Supervisor } from '../src/core/supervisor/supervisor';
 import type { EngineOutcome, FloodRequest, FromWorker, IdleRequest, ToWorker, TrialRequest } from './lib/protocol';
 
-/** The core's start poll (src/core/supervisor.ts START_POLL_MIN / _MAX / _GROWTH), used by the baselines too. */
+/** The core's start poll (START_POLL in src/core/supervisor/startQueue.ts), used by the baselines too. */
 const POLL_MIN = 20;
 const POLL_MAX = 100;
 const POLL_GROWTH = 1.2;

@@ -12,8 +12,8 @@ import { LogFollower, fileSize, logFileFor, readLastLines } from '../core/logs';
 import { Registry, leaseIsLive } from '../core/registry';
 import { lockState } from '../core/hostLock';
 import { defaultStateDir, ensureStateDir } from '../core/stateDir';
-import { Supervisor, type EngineSnapshot } from '../core/supervisor';
-import { isAlive } from '../core/platform';
+import { Supervisor, type EngineSnapshot } from '../core/supervisor/supervisor';
+import { gpuMemoryByPid, isAlive } from '../core/platform';
 import { ENDPOINT_FORMATS, endpointVariables, formatEndpoints, type EndpointFormat } from '../core/endpoints';
 import { isRunning } from '../shared/engineState';
 import { exitAfterFlush } from './exit';
@@ -253,6 +253,7 @@ async function cmdStatus(opts: { config?: string; all?: boolean; json?: boolean 
   const config = await loadOrExit(opts.config);
   const sup = makeSupervisor(config, 'engine-room status');
   await sup.refresh();
+  if (opts.json) sup.attachGpuMemory(gpuMemoryByPid());
   const snaps = sup.snapshots();
   if (opts.json) out(JSON.stringify({ configFile: config.file, engines: snaps.map(engineJson) }, null, 2));
   else printStatus(snaps);

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { EngineSnapshot, StartOutcome } from '../core/supervisor';
+import type { EngineSnapshot, StartOutcome } from '../core/supervisor/supervisor';
 import { errorMessage } from '../core/errors';
 import { CONFIG_RELATIVE, engineLabel, jobsOf, type EngineJob, type EngineRef, type EngineStore, type FolderEngines } from './engineStore';
 import { engineUrl, portsText, stateCodicon, stateLabel } from '../shared/viewModel';

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { loadConfig } from '../core/config';
 import type { ConfigProblem, LoadResult } from '../core/model';
-import { Supervisor, type EngineSnapshot, type StartOutcome } from '../core/supervisor';
+import { Supervisor, type EngineSnapshot, type StartOutcome } from '../core/supervisor/supervisor';
 import { defaultStateDir } from '../core/stateDir';
 import { errorMessage } from '../core/errors';
 import { lockState } from '../core/hostLock';
@@ -210,9 +210,7 @@ export class EngineStore implements vscode.Disposable {
   /** One nvidia-smi answer (pid to MiB) for every folder's engines. */
   attachGpuMemory(byPid: ReadonlyMap<number, number> | undefined): void {
     for (const sup of this.supervisors.values()) {
-      // The core's Supervisor gains attachGpuMemory() in a parallel change; until it is merged the call
-      // is skipped. After the merge: `sup.attachGpuMemory(byPid)`.
-      (sup as { attachGpuMemory?: (m: ReadonlyMap<number, number> | undefined) => void }).attachGpuMemory?.(byPid);
+      sup.attachGpuMemory(byPid);
     }
   }
 

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { isWebviewMessage, type HostMessage, type PanelEngine, type WebviewMessage } from '../shared/protocol';
-import type { EngineSnapshot } from '../core/supervisor';
+import type { EngineSnapshot } from '../core/supervisor/supervisor';
 import type { EngineStore } from './engineStore';
 import type { VisibleView } from './refresher';
 import { isRunning } from '../shared/engineState';

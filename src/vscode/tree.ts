@@ -3,7 +3,7 @@
  * refreshes, and only the engine that changed is redrawn.
  */
 import * as vscode from 'vscode';
-import type { EngineSnapshot } from '../core/supervisor';
+import type { EngineSnapshot } from '../core/supervisor/supervisor';
 import { configDisplayPath, type EngineRef, type EngineStore, type FolderEngines } from './engineStore';
 import { stateIcon } from './present';
 import { contextValue, portsText, stateLabel } from '../shared/viewModel';

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as net from 'node:net';
 import { loadConfig } from '../../src/core/config';
-import { Supervisor, type EngineSnapshot } from '../../src/core/supervisor';
+import { Supervisor, type EngineSnapshot } from '../../src/core/supervisor/supervisor';
 import { Registry } from '../../src/core/registry';
 import { ensureStateDir } from '../../src/core/stateDir';
 import { ENGINES, pidAlive, waitFor } from '../support/helpers';

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { contextValue, engineUrl, portsText, stateLabel } from '../../src/shared/viewModel';
 import { isRunning } from '../../src/shared/engineState';
-import type { EngineSnapshot } from '../../src/core/supervisor';
+import type { EngineSnapshot } from '../../src/core/supervisor/supervisor';
 import type { LockWaitInfo } from '../../src/core/hostLock';
 import { ROOT } from '../support/helpers';
 

@@ -1,0 +1,110 @@
+/**
+ * The only code that writes a lease to the registry: taken inside the start lock, completed with the
+ * engine's pid after the spawn, handed over on adoption, marked as left on purpose, and released.
+ */
+import { EngineRoomError } from '../errors';
+import { isAlive } from '../platform';
+import { chooseBlock, choosePort } from '../ports';
+import { leasedPorts, type LeaseRecord, type RegistryData } from '../registry';
+import type { EngineProcess } from '../engineProcess';
+import type { SupervisorContext } from './context';
+import type { Runtime } from './runtime';
+
+export interface Leased {
+  readonly port?: number;
+  readonly block?: [number, number];
+  readonly error?: unknown;
+}
+
+/** An engine whose owner died without leaving it on purpose. */
+export function isOrphan(l: LeaseRecord): boolean {
+  return !l.detached && !isAlive(l.owner);
+}
+
+/** Inside the registry lock: choose ports and write the lease. Errors are kept per engine. */
+export async function leaseInside(ctx: SupervisorContext, rt: Runtime, data: RegistryData): Promise<Leased> {
+  try {
+    const existing = data.leases.find((l) => l.key === rt.key);
+    if (existing) {
+      throw new EngineRoomError('port-leased', `Engine "${rt.spec.name}" is already running, started by ${existing.owner.label} (pid ${existing.owner.pid}).`);
+    }
+    const taken = leasedPorts(data);
+    const leasedBy = (p: number) => {
+      const l = data.leases.find((x) => Object.values(x.ports).includes(p) || (x.portBlock && p >= x.portBlock[0] && p <= x.portBlock[1]));
+      return l ? `engine "${l.name}" of ${l.configFile} (${l.owner.label})` : undefined;
+    };
+    const exclude = new Set([...taken, ...rt.avoid]);
+    const choice = { leased: exclude, ranges: ctx.ranges, leasedBy, engineName: rt.spec.name };
+    const port = rt.spec.port ? await choosePort(rt.spec.port, choice) : undefined;
+    if (port !== undefined) exclude.add(port);
+    const block = rt.spec.portBlock ? await chooseBlock(rt.spec.portBlock, { ...choice, leased: exclude }) : undefined;
+    // Expand now, so a variable that cannot be resolved fails before anything is leased or spawned.
+    rt.launch = ctx.prepare(rt.spec, port, block, data);
+    data.leases.push({
+      key: rt.key,
+      name: rt.spec.name,
+      configFile: ctx.config.file,
+      workspaceFolder: ctx.config.workspaceFolder,
+      owner: ctx.owner,
+      engine: null,
+      ports: port !== undefined ? { port } : {},
+      portBlock: block ?? null,
+      logFile: rt.logFile,
+      host: rt.spec.host,
+      probe: rt.spec.health.probe,
+      leasedAt: Date.now(),
+      spawnedAt: null,
+    });
+    rt.ports = port !== undefined ? { port } : {};
+    rt.portBlock = block ?? null;
+    return { port, block };
+  } catch (e) {
+    return { error: e };
+  }
+}
+
+/** Records the pids of freshly spawned engines in one registry write. */
+export async function recordSpawned(ctx: SupervisorContext, list: ReadonlyArray<{ rt: Runtime; proc: EngineProcess }>): Promise<void> {
+  if (list.length === 0) return;
+  await ctx.registry.update((data) => {
+    for (const { rt, proc } of list) {
+      const lease = data.leases.find((l) => l.key === rt.key && l.owner.id === ctx.owner.id);
+      if (lease) {
+        lease.engine = proc.record;
+        lease.spawnedAt = rt.startedAt;
+      }
+    }
+  });
+}
+
+/** Releases this supervisor's lease of the engine. */
+export async function dropLease(ctx: SupervisorContext, rt: Runtime): Promise<void> {
+  await ctx.registry.update((data) => {
+    data.leases = data.leases.filter((l) => !(l.key === rt.key && l.owner.id === ctx.owner.id));
+  });
+}
+
+/** Releases another owner's lease of an engine that we stopped. */
+export async function dropForeignLease(ctx: SupervisorContext, lease: LeaseRecord): Promise<void> {
+  await ctx.registry.update((data) => {
+    data.leases = data.leases.filter((l) => !(l.key === lease.key && l.engine?.pid === lease.engine?.pid));
+  });
+}
+
+/** Takes an orphan's lease over; undefined when someone else adopted it in the meantime. */
+export function adoptLease(ctx: SupervisorContext, lease: LeaseRecord): Promise<LeaseRecord | undefined> {
+  return ctx.registry.update((data) => {
+    const l = data.leases.find((x) => x.key === lease.key && x.engine?.pid === lease.engine?.pid);
+    if (!l || !isOrphan(l)) return undefined;
+    l.owner = ctx.owner;
+    return { ...l };
+  });
+}
+
+/** Marks our leases of these engines as left running on purpose, so no one takes them for orphans. */
+export async function markDetached(ctx: SupervisorContext, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await ctx.registry.update((data) => {
+    for (const l of data.leases) if (keys.includes(l.key) && l.owner.id === ctx.owner.id) l.detached = true;
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * An engine's snapshot: the plain data that the UI and the CLI show, built from its runtime. Building
+ * one runs no process and reads no file: what needs /proc or nvidia-smi was sampled before.
+ */
+import type { OwnerRecord } from '../registry';
+import type { Runtime } from './runtime';
+import type { EngineSnapshot, OwnerInfo } from './types';
+
+export interface SnapshotSource {
+  /** This supervisor's owner record (an engine it started is "self"). */
+  readonly owner: OwnerRecord;
+  readonly configFile: string;
+}
+
+function ownerInfo(rec: OwnerRecord, self: OwnerRecord, alive: boolean): OwnerInfo {
+  const mine = rec.id === self.id;
+  return { pid: rec.pid, label: rec.label, kind: rec.kind, self: mine, alive: mine || alive };
+}
+
+export function buildSnapshot(rt: Runtime, src: SnapshotSource): EngineSnapshot {
+  const ext = rt.external;
+  const ownerRec = rt.proc ? src.owner : ext?.owner;
+  return {
+    name: rt.spec.name,
+    key: rt.key,
+    configFile: src.configFile,
+    description: rt.spec.description,
+    command: rt.launch?.command ?? rt.spec.command,
+    host: rt.spec.host,
+    probe: rt.spec.health.probe.kind,
+    state: rt.state,
+    reason: rt.reason,
+    errorCode: rt.errorCode,
+    exitCode: rt.exitCode,
+    signal: rt.signal,
+    pid: rt.pid,
+    pgid: rt.proc?.record.pgid ?? ext?.engine?.pgid ?? null,
+    // Ports belong to a running engine: a stopped or failed one has none to show or open.
+    ports: ext ? { ...ext.ports } : rt.proc ? { ...rt.ports } : {},
+    portBlock: ext ? ext.portBlock : rt.proc ? rt.portBlock : null,
+    health: rt.health,
+    healthHistory: [...rt.history],
+    owner: ownerRec ? ownerInfo(ownerRec, src.owner, rt.externalOwnerAlive) : null,
+    restarts: rt.restarts,
+    nextRestartAt: rt.nextRestartAt,
+    startedAt: rt.startedAt,
+    healthyAt: rt.healthyAt,
+    logFile: ext?.logFile ?? rt.logFile,
+    lockWait: rt.lockWait,
+    lastLines: rt.lastLines,
+    openai: rt.spec.openai ?? false,
+    models: rt.models,
+    gpuMemoryMiB: rt.pid !== null ? rt.gpuMemoryMiB : undefined,
+  };
+}

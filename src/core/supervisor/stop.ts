@@ -1,0 +1,45 @@
+/** Stopping one engine, ours or another owner's, and waiting until its process tree is gone. */
+import type { EngineProcess } from '../engineProcess';
+import { errorMessage } from '../errors';
+import { hostClockMs } from '../platform';
+import { stopTree } from '../processTree';
+import type { EngineProcessRecord } from '../processTree';
+import type { SupervisorContext } from './context';
+import { dropForeignLease } from './leases';
+import type { Runtime } from './runtime';
+
+/** Stops our engine's whole tree (the group and workers seen to leave it); errors are logged. */
+export async function stopOwnTree(ctx: SupervisorContext, rt: Runtime, proc: EngineProcess): Promise<void> {
+  await stopTree(proc.record, rt.spec.stopSignal, rt.spec.stopTimeout, proc.knownDescendants()).catch((e) => ctx.log('error', errorMessage(e)));
+}
+
+/** Stops our engine and waits until its exit is handled (lease released, state reported). */
+export async function kill(ctx: SupervisorContext, rt: Runtime, proc: EngineProcess): Promise<void> {
+  await stopOwnTree(ctx, rt, proc);
+  await rt.gone;
+}
+
+export async function stopOne(ctx: SupervisorContext, rt: Runtime): Promise<void> {
+  rt.run?.abort();
+  const proc = rt.proc;
+  if (proc) {
+    ctx.set(rt, { state: 'stopping', reason: 'stopping' });
+    await kill(ctx, rt, proc);
+  } else if (rt.external?.engine) {
+    const lease = rt.external;
+    const engine: EngineProcessRecord = rt.external.engine;
+    ctx.set(rt, { state: 'stopping', reason: `stopping (started by ${lease.owner.label})` });
+    // Tell the owner that this exit is a stop, not a crash to report or restart.
+    await ctx.registry.update((data) => {
+      data.stops.push({ key: lease.key, enginePid: engine.pid, by: ctx.owner.label, at: hostClockMs() });
+    });
+    await stopTree(engine, rt.spec.stopSignal, rt.spec.stopTimeout).catch((e) => ctx.log('error', errorMessage(e)));
+    await dropForeignLease(ctx, lease);
+    rt.external = undefined;
+    rt.health = null;
+    ctx.set(rt, { state: 'stopped', reason: 'stopped' });
+  } else if (rt.state !== 'stopped') {
+    await rt.starting?.catch(() => {});
+    ctx.set(rt, { state: 'stopped', reason: rt.state === 'failed' ? rt.reason : 'stopped' });
+  }
+}
