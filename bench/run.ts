@@ -39,6 +39,8 @@ const { values: opts } = parseArgs({
     out: { type: 'string' },
     'skip-costs': { type: 'boolean', default: false },
     'only-costs': { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'idle-seconds': { type: 'string' },
     render: { type: 'string' },
   },
   allowPositionals: false,
@@ -48,6 +50,11 @@ const FULL = opts.full === true;
 const MODE = FULL ? 'full' : 'quick';
 const [LOAD_MIN, LOAD_MAX] = (opts.load ?? '0.3-0.5').split('-').map(Number) as [number, number];
 const INTERNAL = Number(opts.internal ?? '2');
+/** `--only idle` / `--only flood`: that cost alone (no strategy trials, no other cost). */
+const ONLY = opts.only;
+if (ONLY !== undefined && ONLY !== 'idle' && ONLY !== 'flood') throw new Error(`--only takes idle or flood, not "${ONLY}"`);
+/** The idle figure's target is over 60 s; the quick mode keeps 10 s unless asked. */
+const IDLE_SECONDS = Number(opts['idle-seconds'] ?? (FULL || ONLY === 'idle' ? 60 : 10));
 
 /** The cells and how many rounds of each (a round = the five strategies, in a rotated order, on the same engines). */
 function plan(): Array<{ K: number; P: number; rounds: number }> {
@@ -531,7 +538,7 @@ async function main(): Promise<void> {
   const cellsPlan = plan();
   const cells = cellsPlan.map(({ K, P }) => ({ K, P }));
   const trials: TrialResult[] = [];
-  if (!opts['only-costs']) {
+  if (!opts['only-costs'] && ONLY === undefined) {
     const planned = planTrials();
     say(`${planned.length} trials: K = ${[...new Set(cells.map((c) => c.K))].join(', ')} engines per process, 1 and 3 processes, ${STRATEGIES.length} strategies interleaved; engine load ${LOAD_MIN}-${LOAD_MAX} s`);
     let skippedGroup = '';
@@ -560,10 +567,11 @@ async function main(): Promise<void> {
   const benchEnd = Date.now();
   let costs: CostFigures = { idle: { error: 'skipped' }, flood: { error: 'skipped' }, bundle: bundleCost() };
   if (!opts['skip-costs'] && !interrupted) {
-    say('64 idle engines under one supervisor, 10 s ...');
-    const idle = await idleCost(64, 10);
-    say('log flood, 10 s ...');
-    const flood = await floodCost(10);
+    const skipped = { error: 'skipped' };
+    if (ONLY !== 'flood') say(`64 idle engines under one supervisor, ${IDLE_SECONDS} s ...`);
+    const idle = ONLY === 'flood' ? skipped : await idleCost(64, IDLE_SECONDS);
+    if (ONLY !== 'idle') say('log flood, 10 s ...');
+    const flood = ONLY === 'idle' ? skipped : await floodCost(10);
     costs = { idle, flood, bundle: bundleCost() };
   }
   const left = await cleanup();

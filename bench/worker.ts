@@ -304,6 +304,8 @@ async function idle(req: IdleRequest): Promise<void> {
   const rssBefore = rss();
   const t0 = Date.now();
   const outcomes = await sup.start();
+  // Like `engine-room up` in the foreground: the registry is watched for other owners' engines.
+  sup.watch();
   const ok = outcomes.filter((o) => o.ok).length;
   send({ type: 'started', ok, failed: outcomes.length - ok, wallMs: Date.now() - t0, rssBefore, notes: outcomes.filter((o) => !o.ok).map((o) => `${o.name}: ${o.reason}`).slice(0, 5) });
 }

@@ -28,6 +28,32 @@ export function fileSize(file: string): number {
   }
 }
 
+/**
+ * The fallback polls of every follower with the same period share one timer: 64 engines are one wake-up
+ * per period, not 64.
+ */
+const pollers = new Map<number, { timer: NodeJS.Timeout; followers: Set<LogFollower> }>();
+
+function pollEvery(ms: number, f: LogFollower): () => void {
+  let group = pollers.get(ms);
+  if (!group) {
+    const followers = new Set<LogFollower>();
+    const timer = setInterval(() => followers.forEach((x) => x.poll()), ms);
+    timer.unref();
+    group = { timer, followers };
+    pollers.set(ms, group);
+  }
+  const g = group;
+  g.followers.add(f);
+  return () => {
+    g.followers.delete(f);
+    if (g.followers.size === 0 && pollers.get(ms) === g) {
+      clearInterval(g.timer);
+      pollers.delete(ms);
+    }
+  };
+}
+
 /** Follows a growing file from an offset and hands out whole lines; keeps the last `keep` in memory. */
 export class LogFollower {
   private offset: number;
@@ -35,7 +61,7 @@ export class LogFollower {
   private partial = '';
   private readonly ring: string[] = [];
   private watcher: fs.FSWatcher | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private stopPolling: (() => void) | undefined;
   private reading = false;
   private again = false;
   private closed = false;
@@ -55,8 +81,7 @@ export class LogFollower {
       this.watcher = undefined;
     }
     // Events can be coalesced or missing (network file systems): poll as well.
-    this.timer = setInterval(() => this.poll(), pollMs);
-    this.timer.unref();
+    this.stopPolling = pollEvery(pollMs, this);
     this.poll();
   }
 
@@ -84,6 +109,8 @@ export class LogFollower {
   }
 
   private readAvailable(): void {
+    // Most polls find nothing new: one stat, no open.
+    if (fileSize(this.file) === this.offset) return;
     let fd: number;
     try {
       fd = fs.openSync(this.file, 'r');
@@ -127,7 +154,7 @@ export class LogFollower {
     }
     this.closed = true;
     this.watcher?.close();
-    if (this.timer) clearInterval(this.timer);
+    this.stopPolling?.();
   }
 }
 

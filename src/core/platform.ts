@@ -201,6 +201,28 @@ function socketInodes(ports: ReadonlySet<number>): Map<string, number> {
   return inodes;
 }
 
+/** Inodes of the sockets that a process holds open (empty when we may not look). */
+function socketsOf(pid: number | string): string[] {
+  let fds: string[];
+  try {
+    fds = fs.readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const fd of fds) {
+    let target: string;
+    try {
+      target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m) out.push(m[1] as string);
+  }
+  return out;
+}
+
 /**
  * Who holds each of these TCP ports (bound or listening), when the system lets us see it: on Linux only
  * processes of the same user are visible unless we are root. One pass over /proc for all the ports.
@@ -213,22 +235,9 @@ export function portHoldersOf(ports: readonly number[]): Map<number, PortHolder[
     if (inodes.size === 0) return out;
     for (const name of fs.readdirSync('/proc')) {
       if (!/^\d+$/.test(name)) continue;
-      let fds: string[];
-      try {
-        fds = fs.readdirSync(`/proc/${name}/fd`);
-      } catch {
-        continue;
-      }
       const found = new Set<number>();
-      for (const fd of fds) {
-        let target: string;
-        try {
-          target = fs.readlinkSync(`/proc/${name}/fd/${fd}`);
-        } catch {
-          continue;
-        }
-        const m = /^socket:\[(\d+)\]$/.exec(target);
-        const port = m ? inodes.get(m[1] as string) : undefined;
+      for (const inode of socketsOf(name)) {
+        const port = inodes.get(inode);
         if (port !== undefined) found.add(port);
       }
       for (const port of found) {
@@ -251,6 +260,29 @@ export function portHoldersOf(ports: readonly number[]): Map<number, PortHolder[
     } catch {
       // lsof exits 1 when nothing holds the port
     }
+  }
+  return out;
+}
+
+/**
+ * The holders of each port that are not in the port's own process tree (`trees`: port -> its tree's
+ * pids). On Linux the trees' own descriptors are read first: when they hold every socket bound to
+ * their port, nobody else does, and the pass over all of /proc (the expensive part) is skipped.
+ */
+export function portHoldersOutside(trees: ReadonlyMap<number, ReadonlySet<number>>): Map<number, PortHolder[]> {
+  const out = new Map<number, PortHolder[]>();
+  if (trees.size === 0) return out;
+  if (isLinux) {
+    const unexplained = socketInodes(new Set(trees.keys()));
+    for (const [port, pids] of trees) {
+      for (const pid of pids) for (const inode of socketsOf(pid)) if (unexplained.get(inode) === port) unexplained.delete(inode);
+    }
+    if (unexplained.size === 0) return out;
+  }
+  for (const [port, holders] of portHoldersOf([...trees.keys()])) {
+    const tree = trees.get(port);
+    const foreign = holders.filter((h) => !tree?.has(h.pid));
+    if (foreign.length > 0) out.set(port, foreign);
   }
   return out;
 }

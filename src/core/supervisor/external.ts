@@ -29,11 +29,13 @@ export class ExternalEngines {
    */
   async refresh(probe = true): Promise<void> {
     const { ctx } = this;
+    const others = [...ctx.runtimes.values()].filter((rt) => !rt.proc && !rt.starting);
+    // Every engine is ours and running (a busy `up`): the registry has nothing to tell.
+    if (others.length === 0) return;
     const data = ctx.registry.read();
     const probes: Promise<void>[] = [];
     const orphans = ctx.opts.orphans;
-    for (const rt of ctx.runtimes.values()) {
-      if (rt.proc || rt.starting) continue;
+    for (const rt of others) {
       const lease = data.leases.find((l) => l.key === rt.key && l.engine !== null);
       if (lease?.engine && engineIsLive(lease.engine)) {
         rt.external = lease;

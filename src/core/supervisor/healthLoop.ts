@@ -1,25 +1,39 @@
 /**
- * Health once an engine of ours runs: one probe (and the bookkeeping of its workers), the check that
- * no other program holds its port, and the loop that probes a healthy engine at its interval.
+ * Health once an engine of ours runs: one probe, the check that no other program holds its port, and
+ * the loop that probes healthy engines at their interval. That loop is one timer for every engine of
+ * the supervisor: engines due at about the same time are probed in one tick, which reads the process
+ * table once (their workers) and the port holders once (their ports), instead of once per engine.
  */
 import type { EngineProcess } from '../engineProcess';
 import { probeOnce, type HealthResult } from '../health';
-import { sleep } from '../poll';
-import { describeHolders, groupMembers, portHoldersOf, type PortHolder } from '../platform';
+import { describeHolders, groupMembers, portHoldersOutside, type PortHolder } from '../platform';
 import type { SupervisorContext } from './context';
 import type { Runtime } from './runtime';
 
+/** A healthy engine of ours that the loop probes. */
+interface Watched {
+  readonly rt: Runtime;
+  readonly proc: EngineProcess;
+  readonly signal: AbortSignal;
+  /** When its next probe is due (Infinity while a probe runs). */
+  due: number;
+}
+
+/** An engine due within this much of a tick is probed in it (then they stay in step). */
+function slack(rt: Runtime): number {
+  return Math.min(rt.spec.health.interval / 4, 1000);
+}
+
 export class HealthMonitor {
-  /** Who held the engines' ports at the last /proc pass. */
-  private ownership: { at: number; holders: Map<number, PortHolder[]> } | undefined;
+  private readonly watched = new Set<Watched>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
 
   constructor(private readonly ctx: SupervisorContext) {}
 
   /** One probe of our engine; the result goes into its history. */
   async probe(rt: Runtime): Promise<HealthResult> {
     const launch = rt.launch;
-    // Once started, keep track of the engine's workers (a /proc scan per health interval).
-    if (rt.healthyAt) rt.proc?.noteDescendants();
     const result = await probeOnce(rt.spec.health.probe, {
       host: rt.spec.host,
       port: rt.ports.port,
@@ -44,52 +58,98 @@ export class HealthMonitor {
     setImmediate(() => {
       if (rt.proc !== proc || rt.state !== 'healthy') return;
       proc.noteDescendants();
-      const conflict = this.portConflict(rt, proc);
+      const conflict = this.portConflict(rt, foreignHolders([{ rt, proc }]));
       if (conflict) this.ctx.set(rt, { state: 'unhealthy', reason: conflict, errorCode: 'port-conflict' });
     });
-    this.loop(rt, proc, signal);
+    const w: Watched = { rt, proc, signal, due: Date.now() + rt.spec.health.interval };
+    this.watched.add(w);
+    signal.addEventListener('abort', () => this.unwatch(w), { once: true });
+    this.schedule();
   }
 
-  /**
-   * A health 200 proves nothing if another program listens on the same port (SO_REUSEPORT, as older
-   * vLLM sets it, splits requests between the two): the port must be held by the engine's own tree only.
-   * Returns a message naming the other holder, or undefined. One /proc pass serves every engine for 1 s.
-   */
-  private portConflict(rt: Runtime, proc: EngineProcess): string | undefined {
-    const port = rt.ports.port;
-    if (port === undefined) return undefined;
-    if (!this.ownership || Date.now() - this.ownership.at > 1000) {
-      const ports = [...this.ctx.runtimes.values()].flatMap((r) => (r.proc && r.ports.port !== undefined ? [r.ports.port] : []));
-      this.ownership = { at: Date.now(), holders: portHoldersOf(ports) };
+  private unwatch(w: Watched): void {
+    this.watched.delete(w);
+    this.schedule();
+  }
+
+  /** One timer, at the earliest due probe. */
+  private schedule(): void {
+    let next = Infinity;
+    for (const w of this.watched) next = Math.min(next, w.due);
+    if (next === this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = next;
+    if (next === Infinity) return;
+    this.timer = setTimeout(() => this.tick(), Math.max(0, next - Date.now()));
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = Date.now();
+    const due: Watched[] = [];
+    for (const w of this.watched) {
+      if (w.signal.aborted || w.rt.proc !== w.proc || this.ctx.disposed) this.watched.delete(w);
+      else if (w.due - slack(w.rt) <= now) due.push(w);
     }
-    const tree = new Set([proc.pid, ...groupMembers(proc.record.pgid, 1000), ...proc.knownDescendants().map((p) => p.pid)]);
-    const foreign = (this.ownership.holders.get(port) ?? []).filter((h) => !tree.has(h.pid));
-    return foreign.length > 0 ? `port ${port} is also held by ${describeHolders(foreign)}: requests may reach that program instead` : undefined;
+    // Keep track of the engines' workers: one process table serves every engine of this tick.
+    for (const w of due) {
+      w.due = Infinity;
+      w.proc.noteDescendants();
+    }
+    // One look at the port holders, for the engines of this tick whose probe succeeds.
+    let holders: Map<number, PortHolder[]> | undefined;
+    const holdersOfTick = () => (holders ??= foreignHolders(due));
+    for (const w of due) {
+      void this.check(w, holdersOfTick).finally(() => {
+        w.due = Date.now() + w.rt.spec.health.interval;
+        this.schedule();
+      });
+    }
+    this.schedule();
   }
 
-  /** Probes a healthy engine at its interval; flips between healthy and unhealthy. */
-  private loop(rt: Runtime, proc: EngineProcess, signal: AbortSignal): void {
+  /** One probe of a healthy engine; flips it between healthy and unhealthy. */
+  private async check(w: Watched, holders: () => Map<number, PortHolder[]>): Promise<void> {
     const { ctx } = this;
-    void (async () => {
-      while (!signal.aborted && rt.proc === proc && !ctx.disposed) {
-        await sleep(rt.spec.health.interval, signal);
-        if (signal.aborted || rt.proc !== proc || ctx.disposed) return;
-        const result = await this.probe(rt);
-        if (rt.proc !== proc || signal.aborted) return;
-        const conflict = result.ok ? this.portConflict(rt, proc) : undefined;
-        if (conflict) {
-          if (rt.reason !== conflict) ctx.set(rt, { state: 'unhealthy', reason: conflict, errorCode: 'port-conflict' });
-          else ctx.emit(rt);
-        } else if (result.ok) {
-          rt.failures = 0;
-          if (rt.state !== 'healthy') ctx.set(rt, { state: 'healthy', reason: 'healthy again', errorCode: undefined });
-          else ctx.emit(rt);
-        } else if (++rt.failures >= rt.spec.health.failureThreshold && rt.state === 'healthy') {
-          ctx.set(rt, { state: 'unhealthy', reason: `${rt.failures} failed probes (last: ${result.detail})` });
-        } else {
-          ctx.emit(rt);
-        }
-      }
-    })();
+    const { rt, proc, signal } = w;
+    const result = await this.probe(rt);
+    if (rt.proc !== proc || signal.aborted) return;
+    const conflict = result.ok ? this.portConflict(rt, holders()) : undefined;
+    if (conflict) {
+      if (rt.reason !== conflict) ctx.set(rt, { state: 'unhealthy', reason: conflict, errorCode: 'port-conflict' });
+      else ctx.emit(rt);
+    } else if (result.ok) {
+      rt.failures = 0;
+      if (rt.state !== 'healthy') ctx.set(rt, { state: 'healthy', reason: 'healthy again', errorCode: undefined });
+      else ctx.emit(rt);
+    } else if (++rt.failures >= rt.spec.health.failureThreshold && rt.state === 'healthy') {
+      ctx.set(rt, { state: 'unhealthy', reason: `${rt.failures} failed probes (last: ${result.detail})` });
+    } else {
+      ctx.emit(rt);
+    }
   }
+
+  /** A message naming the other holders of the engine's port (see foreignHolders), or undefined. */
+  private portConflict(rt: Runtime, foreign: ReadonlyMap<number, readonly PortHolder[]>): string | undefined {
+    const port = rt.ports.port;
+    const others = port !== undefined ? foreign.get(port) : undefined;
+    return others?.length ? `port ${port} is also held by ${describeHolders(others)}: requests may reach that program instead` : undefined;
+  }
+}
+
+/**
+ * A health 200 proves nothing if another program listens on the same port (SO_REUSEPORT, as older
+ * vLLM sets it, splits requests between the two): the port must be held by the engine's own tree only.
+ * The holders of these engines' ports outside their trees, in one look for all of them.
+ */
+function foreignHolders(engines: ReadonlyArray<{ readonly rt: Runtime; readonly proc: EngineProcess }>): Map<number, PortHolder[]> {
+  const trees = new Map<number, Set<number>>();
+  for (const { rt, proc } of engines) {
+    const port = rt.ports.port;
+    if (port === undefined) continue;
+    trees.set(port, new Set([proc.pid, ...groupMembers(proc.record.pgid, 1000), ...proc.knownDescendants().map((p) => p.pid)]));
+  }
+  return portHoldersOutside(trees);
 }
