@@ -1,0 +1,51 @@
+// `engine-room status`.
+import { Registry, leaseIsLive } from '../../core/registry';
+import { lockState } from '../../core/hostLock';
+import { defaultStateDir, ensureStateDir } from '../../core/stateDir';
+import { gpuMemoryByPid, isAlive } from '../../core/platform';
+import { engineJson, err, loadOrExit, makeSupervisor, out, portsText, printStatus, table } from '../common';
+
+export async function run(opts: { config?: string; all?: boolean; json?: boolean }): Promise<number> {
+  if (opts.all) {
+    const stateDir = ensureStateDir(defaultStateDir());
+    const data = new Registry(stateDir, (m) => err(`engine-room: ${m}`)).read();
+    const leases = data.leases.filter(leaseIsLive);
+    const lock = lockState(data);
+    if (opts.json) {
+      out(
+        JSON.stringify(
+          {
+            engines: leases.map((l) => ({
+              name: l.name,
+              configFile: l.configFile,
+              state: l.engine ? 'running' : 'starting',
+              pid: l.engine?.pid ?? null,
+              ports: l.ports,
+              portBlock: l.portBlock,
+              health: null,
+              owner: { pid: l.owner.pid, kind: l.owner.kind, label: l.owner.label, alive: isAlive(l.owner) },
+              logFile: l.logFile,
+            })),
+            lock: { holder: lock.holder ? { pid: lock.holder.owner.pid, label: lock.holder.owner.label, engines: lock.holder.names } : null, queue: lock.queue.map((w) => ({ pid: w.owner.pid, engine: w.name })) },
+          },
+          null,
+          2,
+        ),
+      );
+      return 0;
+    }
+    const rows = [['NAME', 'PID', 'PORTS', 'OWNER', 'CONFIG']];
+    for (const l of leases) rows.push([l.name, String(l.engine?.pid ?? '-'), portsText(l), `${l.owner.label}${isAlive(l.owner) ? '' : ' (exited)'}`, l.configFile]);
+    out(leases.length > 0 ? table(rows) : 'No engines are running on this host.');
+    if (lock.holder) out(`\nStart lock held by ${lock.holder.owner.label} for ${lock.holder.names.join(', ')}; ${lock.queue.length} waiting.`);
+    return 0;
+  }
+  const config = await loadOrExit(opts.config);
+  const sup = makeSupervisor(config, 'engine-room status');
+  await sup.refresh();
+  if (opts.json) sup.attachGpuMemory(gpuMemoryByPid());
+  const snaps = sup.snapshots();
+  if (opts.json) out(JSON.stringify({ configFile: config.file, engines: snaps.map(engineJson) }, null, 2));
+  else printStatus(snaps);
+  return 0;
+}

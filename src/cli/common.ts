@@ -1,0 +1,83 @@
+// What the CLI commands share: errors that pick the exit code, output, config loading, the supervisor, tables.
+import * as path from 'node:path';
+import { findConfigFile, formatProblem, loadConfig } from '../core/config';
+import type { EnginesConfig } from '../core/model';
+import { defaultStateDir, ensureStateDir } from '../core/stateDir';
+import { Supervisor, type EngineSnapshot } from '../core/supervisor/supervisor';
+
+export class UsageError extends Error {}
+/** The configuration has errors (already printed): exit 2. */
+export class BadConfig extends Error {}
+
+export const out = (s: string) => process.stdout.write(s + '\n');
+export const err = (s: string) => process.stderr.write(s + '\n');
+
+/** The stable JSON shape of one engine (documented in the README). */
+export function engineJson(s: EngineSnapshot) {
+  return {
+    name: s.name,
+    state: s.state,
+    pid: s.pid,
+    ports: s.ports,
+    portBlock: s.portBlock,
+    health: s.health ? { ok: s.health.ok, latencyMs: s.health.latencyMs, detail: s.health.detail, at: new Date(s.health.at).toISOString() } : null,
+    owner: s.owner ? { pid: s.owner.pid, kind: s.owner.kind, label: s.owner.label, alive: s.owner.alive } : null,
+    reason: s.reason ?? null,
+    exitCode: s.exitCode,
+    restarts: s.restarts,
+    gpuMemoryMiB: s.gpuMemoryMiB ?? null,
+    models: s.models ?? null,
+    logFile: s.logFile,
+    configFile: s.configFile,
+  };
+}
+
+export async function loadOrExit(configOpt: string | undefined): Promise<EnginesConfig> {
+  const file = configOpt ? path.resolve(configOpt) : findConfigFile(process.cwd());
+  if (!file) throw new UsageError('No .vscode/engines.json found in this folder or above it; pass --config FILE.');
+  const result = await loadConfig(file);
+  for (const p of result.problems) err(formatProblem(p));
+  if (!result.config) {
+    const n = result.problems.filter((p) => p.severity === 'error').length;
+    err(`${n} error${n === 1 ? '' : 's'} in ${file}; nothing was started.`);
+    throw new BadConfig();
+  }
+  return result.config;
+}
+
+export function makeSupervisor(config: EnginesConfig, label: string, orphans: 'adopt' | 'leave' = 'leave', stopOnKill = false): Supervisor {
+  const stateDir = ensureStateDir(defaultStateDir());
+  return new Supervisor({
+    config,
+    stateDir,
+    ownerKind: 'cli',
+    ownerLabel: `${label} (pid ${process.pid})`,
+    orphans,
+    // dist/reaper.js beside this bundle.
+    reaper: stopOnKill ? { script: path.join(__dirname, 'reaper.js') } : undefined,
+    log: (level, m) => {
+      if (level !== 'info') err(`engine-room: ${m}`);
+    },
+  });
+}
+
+export function portsText(s: Pick<EngineSnapshot, 'ports' | 'portBlock'>): string {
+  const parts = Object.entries(s.ports).map(([k, v]) => (k === 'port' ? String(v) : `${k}=${v}`));
+  if (s.portBlock) parts.push(`block ${s.portBlock[0]}-${s.portBlock[1]}`);
+  return parts.join(', ') || '-';
+}
+
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+export function printStatus(snaps: readonly EngineSnapshot[]): void {
+  const rows = [['NAME', 'STATE', 'PID', 'PORTS', 'HEALTH', 'OWNER']];
+  for (const s of snaps) {
+    const health = s.health ? `${s.health.ok ? 'ok' : s.health.detail} (${s.health.latencyMs} ms)` : '-';
+    const owner = s.owner ? `${s.owner.label}${s.owner.alive ? '' : ' (exited)'}` : '-';
+    rows.push([s.name, s.state, s.pid ? String(s.pid) : '-', portsText(s), health, owner]);
+  }
+  out(table(rows));
+}
