@@ -54,6 +54,9 @@ function pollEvery(ms: number, f: LogFollower): () => void {
   };
 }
 
+/** How often a follower that has a file watcher polls as well. */
+const WATCHED_POLL_MS = 1000;
+
 /** Follows a growing file from an offset and hands out whole lines; keeps the last `keep` in memory. */
 export class LogFollower {
   private offset: number;
@@ -80,8 +83,10 @@ export class LogFollower {
     } catch {
       this.watcher = undefined;
     }
-    // Events can be coalesced or missing (network file systems): poll as well.
-    this.stopPolling = pollEvery(pollMs, this);
+    // Events can be coalesced or missing (network file systems): poll as well, every `pollMs` without a
+    // watcher and at most once a second with one (a safety net then: 64 idle engines' logs polled every
+    // 250 ms cost a supervisor about a tenth of its idle CPU).
+    this.stopPolling = pollEvery(this.watcher ? Math.max(pollMs, WATCHED_POLL_MS) : pollMs, this);
     this.poll();
   }
 
