@@ -171,7 +171,8 @@ export interface PortHolder {
   readonly command: string;
 }
 
-function commandLine(pid: number): string {
+/** A process's command line (arguments joined by spaces), or "" when it is gone or hidden. */
+export function commandLine(pid: number): string {
   try {
     if (isLinux) return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
     return execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' }).trim();
