@@ -14,6 +14,7 @@ import * as validate from './commands/validate';
 import * as lease from './commands/lease';
 import * as release from './commands/release';
 import * as exec from './commands/exec';
+import * as mcp from './commands/mcp';
 
 const USAGE = `Usage: engine-room <command> [options]
 
@@ -46,6 +47,8 @@ Commands:
                       lease (--port, --block N, --label as for lease), run COMMAND with ENGINE_ROOM_PORT,
                       ENGINE_ROOM_PORT_BLOCK set, forward signals, exit with its code, end the lease
       --env NAME=TEMPLATE  also set NAME, with the config's variables: --env 'VLLM_PORT=\${portBlock}'
+  mcp                 an MCP server over stdio for the config's engines (list, start, stop, restart,
+                      logs, endpoints), for AI agents and MCP clients
 
 Common options:
   --config FILE       the engines file (default: .vscode/engines.json, searched upwards from here)
@@ -61,6 +64,7 @@ const OWN_ARGS = new Map<string, (argv: string[]) => Promise<number>>([
   ['lease', (argv) => lease.run(argv)],
   ['release', (argv) => release.run(argv)],
   ['exec', (argv) => exec.run(argv)],
+  ['mcp', (argv) => mcp.run(argv)],
 ]);
 
 export async function main(argv: string[]): Promise<number> {
