@@ -40,7 +40,8 @@ Commands:
       --port          a port (the default when --block is not given)
       --block N       a block of N contiguous ports
       --label TEXT    shown by \`status --all\`
-      --pid PID       the lease lasts while this process lives (default: the caller, our parent)
+      --pid PID       the lease lasts while this process lives (default: the caller: our parent, or
+                      the process above it when that is npm, npx or a \`sh -c\` wrapper)
       --json          print { "id", "port", "portBlock": [first, last] }
   release ID          end a lease before its process exits
   exec [OPTIONS] -- COMMAND ARGS...

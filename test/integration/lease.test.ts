@@ -102,6 +102,16 @@ test('(integration) lease without --pid lives with the caller; shell lines; rele
   assert.equal(listed.length, 1);
   assert.equal(listed[0]!.pid, process.pid);
 
+  // Through a `sh -c` wrapper (npx, Python's shell=True), which exits with the CLI: the lease follows
+  // the process above it.
+  const wrapped = spawn('sh', ['-c', `"${process.execPath}" "${CLI}" lease --json --label wrapped; true`], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let wrappedOut = '';
+  wrapped.stdout.on('data', (d) => (wrappedOut += d));
+  assert.equal(await exitCode(wrapped), 0);
+  const viaShell = JSON.parse(wrappedOut) as LeaseJson;
+  assert.equal((await statusAll(env)).leases.find((l) => l.id === viaShell.id)?.pid, process.pid, 'the shell wrapper is skipped');
+  assert.equal((await runCli(['release', viaShell.id], { env })).code, 0);
+
   assert.equal((await runCli(['release', id], { env })).code, 0);
   assert.deepEqual(registryLeases(stateDir), []);
   const twice = await runCli(['release', id], { env });

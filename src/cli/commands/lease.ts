@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { errorMessage, isEngineRoomError } from '../../core/errors';
 import { leaseExternal, type ExternalLease } from '../../core/externalLeases';
+import { commandLine, parentPid } from '../../core/platform';
 import { defaultPortRanges } from '../../core/ports';
 import { Registry } from '../../core/registry';
 import { defaultStateDir, ensureStateDir } from '../../core/stateDir';
@@ -44,6 +45,23 @@ export function leaseVariables(l: ExternalLease): Record<string, string> {
   return vars;
 }
 
+// npx / npm exec run us through npm and `sh -c`, Python's subprocess with shell=True through `sh -c`: such
+// wrappers exit with us, so the lease follows the process above them (a longer life, never a shorter one).
+const LAUNCHER = /(^|[\s/])(npm|npx|npm-cli\.js|npx-cli\.js)(\s|$)/;
+const SHELL_C = /^(\S*\/)?(sh|bash|dash|zsh) -c /;
+
+/** Who called us: our parent, or above it when the parent is only a launcher that exits when we do. */
+export function callerPid(): number {
+  let pid = process.ppid;
+  for (let i = 0; i < 4; i++) {
+    const cmd = commandLine(pid);
+    const up = LAUNCHER.test(cmd) || SHELL_C.test(cmd) ? parentPid(pid) : undefined;
+    if (up === undefined || up <= 1) break;
+    pid = up;
+  }
+  return pid;
+}
+
 export async function run(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -53,7 +71,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const o = parsed.values;
   // By default the lease lives as long as whoever called us: a shell, a Python actor's subprocess call.
-  const pid = o.pid !== undefined ? parseCount(o.pid, '--pid') : process.ppid;
+  const pid = o.pid !== undefined ? parseCount(o.pid, '--pid') : callerPid();
   const lease = await leaseFor(pid, o);
   if (o.json) out(JSON.stringify(lease));
   else for (const [k, v] of Object.entries(leaseVariables(lease))) out(`${k}=${v}`);

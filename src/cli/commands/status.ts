@@ -42,7 +42,7 @@ export async function run(opts: { config?: string; all?: boolean; json?: boolean
     out(leases.length > 0 ? table(rows) : 'No engines are running on this host.');
     if (others.length > 0) {
       const lrows = [['LEASE', 'LABEL', 'PORTS', 'PID', 'COMMAND']];
-      for (const x of others) lrows.push([x.id, x.label || '-', portsText({ ports: x.port !== null ? { port: x.port } : {}, portBlock: x.portBlock }), String(x.holder.pid), x.command]);
+      for (const x of others) lrows.push([x.id, x.label || '-', portsText({ ports: x.port !== null ? { port: x.port } : {}, portBlock: x.portBlock }), String(x.holder.pid), x.command.replace(/\s+/g, ' ').slice(0, 160)]);
       out(`\nPorts leased to other processes (engine-room lease, exec):\n${table(lrows)}`);
     }
     if (lock.holder) out(`\nStart lock held by ${lock.holder.owner.label} for ${lock.holder.names.join(', ')}; ${lock.queue.length} waiting.`);
