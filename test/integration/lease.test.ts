@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CLI, ENGINES, ROOT, cliStatus, exitCode, pidAlive, runCli, startProcess, waitFor, type JsonEngine } from '../support/helpers';
+import { CLI, ENGINES, ROOT, writeConfig, cliStatus, exitCode, pidAlive, runCli, startProcess, waitFor, type JsonEngine } from '../support/helpers';
 import { createWorkspace } from '../support/workspace';
 
 interface LeaseJson {
@@ -267,4 +267,29 @@ test('(integration) 8 Python engine actors lease VLLM_PORT blocks at once (the R
   // `down` writes the registry, and with it prunes what the dead actors held.
   assert.equal((await runCli(['down', '--config', configFile], { env })).code, 0);
   assert.deepEqual(registryLeases(stateDir), [], 'no lease is left in the registry');
+});
+
+test('(integration) exec --env takes ${port:ENGINE} of a running engine of the config; a variable it cannot expand exits 2 and leases nothing', async (t) => {
+  const { env, configFile, dir, stateDir } = await createWorkspace(t, {
+    engines: [{ name: 'api', command: [process.execPath, path.join(ENGINES, 'http_server.cjs'), '--port', '${port}'], port: 'auto', health: { http: '/health' } }],
+  });
+  t.after(() => runCli(['down', '--config', configFile], { env }));
+  assert.equal((await runCli(['up', '--detach', '--config', configFile], { env })).code, 0);
+  const [api] = await cliStatus(configFile, env);
+  const out = path.join(dir, 'env.txt');
+  const print = `require('fs').writeFileSync(${JSON.stringify(out)}, process.env.API_URL + ' ' + process.env.ROOT)`;
+  const r = await runCli(['exec', '--config', configFile, '--env', 'API_URL=http://127.0.0.1:${port:api}', '--env', 'ROOT=${workspaceFolder}', '--', process.execPath, '-e', print], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(fs.readFileSync(out, 'utf8'), `http://127.0.0.1:${api!.ports.port} ${dir}`);
+
+  // Found from the working directory as well; an engine that does not run cannot be expanded.
+  const other = path.join(dir, 'sub');
+  writeConfig(other, { engines: [{ name: 'db', command: ['true'], port: 'auto' }] });
+  const bad = await runCli(['exec', '--env', 'DB=${port:db}', '--', 'true'], { env, cwd: other });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--env: cannot expand \$\{port:db\}.*engine "db" has no leased port/);
+  const unknown = await runCli(['exec', '--env', 'X=${HOME}', '--', 'true'], { env });
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown variable "\$\{HOME\}"/);
+  assert.deepEqual(registryLeases(stateDir), [], 'nothing stays leased');
 });
