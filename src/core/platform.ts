@@ -86,6 +86,17 @@ export function processStartTime(pid: number): string | undefined {
   }
 }
 
+/** The parent of a live process, or undefined when it is gone. */
+export function parentPid(pid: number): number | undefined {
+  if (isLinux) return readProcStat(pid)?.ppid;
+  try {
+    const out = Number(execFileSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8' }).trim());
+    return Number.isInteger(out) && out > 0 ? out : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Our own identity. */
 export function selfIdentity(): ProcessIdentity {
   return { pid: process.pid, startTime: processStartTime(process.pid) ?? '' };
@@ -171,7 +182,8 @@ export interface PortHolder {
   readonly command: string;
 }
 
-function commandLine(pid: number): string {
+/** A process's command line (arguments joined by spaces), or "" when it is gone or hidden. */
+export function commandLine(pid: number): string {
   try {
     if (isLinux) return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
     return execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' }).trim();
