@@ -1,9 +1,61 @@
 // Bundles the extension and the CLI into CommonJS files: execa, get-port and proper-lockfile are ESM-only
 // or CommonJS and must all load in VS Code's CommonJS extension host and in plain Node 20.
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 
 const watch = process.argv.includes('--watch');
+const CONFIG_DIR = path.resolve('src/core/config');
+
+/**
+ * The source of a module with the interface of `src/core/config/schemaValidator.ts` whose validator was
+ * compiled here: `schemaCompile.ts`, bundled and run in this process, gives ajv's standalone code of the
+ * very validator that the sources compile at run time.
+ */
+async function precompiledValidatorModule() {
+  const { outputFiles } = await esbuild.build({
+    entryPoints: [path.join(CONFIG_DIR, 'schemaCompile.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    write: false,
+    logLevel: 'warning',
+  });
+  const compiler = { exports: {} };
+  new Function('module', 'exports', 'require', outputFiles[0].text)(compiler, compiler.exports, createRequire(import.meta.url));
+  return (
+    compiler.exports.standaloneSchemaValidatorCode() +
+    '\n// The interface of src/core/config/schemaValidator.ts.\n' +
+    'const precompiledSchemaValidator = module.exports;\n' +
+    'module.exports = { schemaValidator: () => precompiledSchemaValidator };\n'
+  );
+}
+
+/**
+ * Puts the validator compiled at build time in place of `src/core/config/schemaValidator.ts`: the bundles
+ * then carry neither ajv's compiler nor the work of compiling the schema (before, about half the time of
+ * a CLI call and of the extension's activation).
+ */
+let generated;
+const precompiledSchema = {
+  name: 'precompiled-schema-validator',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/schemaValidator$/ }, (args) =>
+      args.resolveDir === CONFIG_DIR ? { path: path.join(CONFIG_DIR, 'schemaValidator.ts'), namespace: 'precompiled-schema' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'precompiled-schema' }, async () => ({
+      // generated once for all the bundles of a build; again on every rebuild with --watch
+      contents: await (watch ? precompiledValidatorModule() : (generated ??= precompiledValidatorModule())),
+      loader: 'js',
+      // where its `require("ajv/dist/runtime/...")` resolves
+      resolveDir: CONFIG_DIR,
+      watchFiles: ['schema/engines.schema.json', 'schema.ts', 'schemaCompile.ts', 'jsonTree.ts'].map((f) => path.resolve(f.startsWith('schema/') ? '' : CONFIG_DIR, f)),
+    }));
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -14,10 +66,11 @@ const common = {
   external: ['vscode'],
   // jsonc-parser's UMD build hides its requires from the bundler; its ESM build bundles cleanly.
   mainFields: ['module', 'main'],
+  plugins: [precompiledSchema],
 };
 
 const builds = [
-  { ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js' },
+  { ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', minify: true },
   // Stops an owner's engines if the owner is killed (when the user chose so); small and dependency-light.
   { ...common, entryPoints: ['src/cli/reaper.ts'], outfile: 'dist/reaper.js', minify: true },
   // Minified: the extension host loads it on activation.
