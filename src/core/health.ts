@@ -2,10 +2,8 @@
  * Health probes. Each result carries its latency. The timing policy (fast while starting, the configured
  * interval once healthy) lives in the supervisor; this module runs one probe.
  */
-import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as http from 'node:http';
 import * as net from 'node:net';
-import { execa } from 'execa';
 import type { HealthProbe } from './model';
 import { errorMessage } from './errors';
 import { httpUrl } from '../shared/url';
@@ -40,9 +38,18 @@ function probeUrl(host: string, port: number | undefined, target: string): strin
   return port === undefined ? undefined : httpUrl(host, port, target.startsWith('/') ? target : `/${target}`);
 }
 
-function httpProbe(url: string, expect: readonly number[] | undefined, timeoutMs: number): Promise<string | true> {
+/**
+ * node:http and node:https (with tls and crypto) load with the first probe that needs them, not with this
+ * module: `engine-room status` of stopped engines and the extension's activation need neither.
+ */
+let httpLib: Promise<typeof http> | undefined;
+let httpsLib: Promise<typeof import('node:https')> | undefined;
+const loadHttp = () => (httpLib ??= import('node:http'));
+const loadHttps = () => (httpsLib ??= import('node:https'));
+
+async function httpProbe(url: string, expect: readonly number[] | undefined, timeoutMs: number): Promise<string | true> {
+  const lib = url.startsWith('https:') ? await loadHttps() : await loadHttp();
   return new Promise((resolve) => {
-    const lib = url.startsWith('https:') ? https : http;
     const req = lib.get(url, { timeout: timeoutMs, agent: false, headers: { 'user-agent': 'engine-room-health' } }, (res) => {
       res.resume();
       const status = res.statusCode ?? 0;
@@ -74,6 +81,8 @@ export function tcpProbe(host: string, port: number, timeoutMs: number): Promise
 async function commandProbe(ctx: ProbeContext): Promise<string | true> {
   const [file, ...args] = ctx.command ?? [];
   if (!file) return 'no command';
+  // Loaded by the first command probe, not with this module (see engineProcess.ts).
+  const { execa } = await import('execa');
   const r = await execa(file, args, {
     cwd: ctx.cwd,
     env: ctx.env ? { ...ctx.env } : undefined,
@@ -125,7 +134,8 @@ export async function probeOnce(probe: HealthProbe, ctx: ProbeContext): Promise<
  * The model ids an OpenAI-compatible server serves (`GET /v1/models`), or undefined when it does not
  * answer that way. Never throws.
  */
-export function fetchModels(host: string, port: number, timeoutMs: number): Promise<string[] | undefined> {
+export async function fetchModels(host: string, port: number, timeoutMs: number): Promise<string[] | undefined> {
+  const http = await loadHttp();
   return new Promise((resolve) => {
     const req = http.get(httpUrl(host, port, '/v1/models'), { timeout: timeoutMs, agent: false }, (res) => {
       if ((res.statusCode ?? 0) !== 200) {
