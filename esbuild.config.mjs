@@ -1,6 +1,8 @@
 // Bundles the extension and the CLI into CommonJS files: execa, get-port and proper-lockfile are ESM-only
 // or CommonJS and must all load in VS Code's CommonJS extension host and in plain Node 20.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
@@ -66,11 +68,16 @@ const common = {
   external: ['vscode'],
   // jsonc-parser's UMD build hides its requires from the bundler; its ESM build bundles cleanly.
   mainFields: ['module', 'main'],
+  // `import()` becomes a require() on first use (what the lazy imports want: no ESM loader, and the
+  // CLI's loader runs the bundle as a vm.Script, which has no dynamic import).
+  supported: { 'dynamic-import': false },
   plugins: [precompiledSchema],
 };
 
 const builds = [
-  { ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', minify: true },
+  // dist/cli.js is the loader (src/cli/loader.ts): it runs the bundle from V8's code cache, see trainCodeCache().
+  { ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli-bundle.js', minify: true },
+  { ...common, entryPoints: ['src/cli/loader.ts'], outfile: 'dist/cli.js', minify: true, sourcemap: false, plugins: [] },
   // Stops an owner's engines if the owner is killed (when the user chose so); small and dependency-light.
   { ...common, entryPoints: ['src/cli/reaper.ts'], outfile: 'dist/reaper.js', minify: true },
   // Minified: the extension host loads it on activation.
@@ -84,8 +91,30 @@ const builds = [
 fs.mkdirSync('dist', { recursive: true });
 fs.writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
 
+/**
+ * Writes dist/cli-bundle.cache: runs read-only commands on the demo config (a throwaway state directory),
+ * each starting from the cache the previous one wrote and adding what it compiled.
+ */
+function trainCodeCache() {
+  fs.rmSync('dist/cli-bundle.cache', { force: true });
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'er-build-'));
+  const env = { ...process.env, ENGINE_ROOM_WRITE_CODE_CACHE: '1', ENGINE_ROOM_STATE_DIR: stateDir };
+  const config = 'test/demo/.vscode/engines.json';
+  try {
+    for (const args of [['--help'], ['validate', '--config', config], ['status', '--config', config], ['env', '--config', config], ['status', '--all']]) {
+      const r = spawnSync(process.execPath, ['dist/cli.js', ...args], { env, stdio: 'ignore', timeout: 30_000 });
+      if (r.status !== 0) console.warn(`esbuild.config.mjs: engine-room ${args.join(' ')} exited ${r.status ?? r.signal} while writing the code cache`);
+    }
+  } finally {
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
 if (watch) {
+  // No cache: the loader sees that it does not fit the rebuilt bundle and compiles as usual.
+  fs.rmSync('dist/cli-bundle.cache', { force: true });
   for (const b of builds) (await esbuild.context(b)).watch();
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
+  trainCodeCache();
 }
