@@ -13,11 +13,12 @@ import { readSettings } from './vscode/settings';
 import { ContextKeys } from './vscode/contextKeys';
 import { EnvFileWriter } from './vscode/envFile';
 import { Refresher } from './vscode/refresher';
+import { errorMessage } from './core/errors';
 
 let store: EngineStore | undefined;
 let log: vscode.LogOutputChannel | undefined;
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+export function activate(context: vscode.ExtensionContext): void {
   const t0 = performance.now();
   // Not in context.subscriptions: VS Code disposes those right after calling deactivate(), while the
   // engines may still be stopping and logging. deactivate() disposes it last.
@@ -47,8 +48,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.window.registerWebviewViewProvider(PANEL_VIEW_ID, panel, { webviewOptions: { retainContextWhenHidden: false } }),
     ...commands.register(),
   );
-  await store.init();
+  // The views exist now and VS Code can show them; the configs load after activate() returned (the welcome
+  // view waits for `engineRoom.loaded`, the commands for `store.ready()`), so a slow disk or a busy
+  // extension host does not hold the window's other extensions back.
+  const loading = store.init();
   log.info(`activated in ${(performance.now() - t0).toFixed(1)} ms`);
+  const channel = log;
+  loading.then(
+    () => channel.info(`configs loaded in ${(performance.now() - t0).toFixed(1)} ms from the start of activate()`),
+    (e: unknown) => channel.error(`loading the configs failed: ${errorMessage(e)}`),
+  );
 }
 
 export async function deactivate(): Promise<void> {
