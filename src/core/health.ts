@@ -3,7 +3,7 @@
  * interval once healthy) lives in the supervisor; this module runs one probe.
  */
 import type * as http from 'node:http';
-import * as net from 'node:net';
+import { net } from './builtins';
 import type { HealthProbe } from './model';
 import { errorMessage } from './errors';
 import { httpUrl } from '../shared/url';
@@ -67,7 +67,7 @@ async function httpProbe(url: string, expect: readonly number[] | undefined, tim
 /** Resolves true once a TCP connection to host:port succeeds. */
 export function tcpProbe(host: string, port: number, timeoutMs: number): Promise<string | true> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
+    const socket = net().connect({ host, port });
     const done = (v: string | true) => {
       socket.destroy();
       resolve(v);
