@@ -252,14 +252,14 @@ function cliTargets(costs: CostFigures): Target[] {
       status: failedRun ? 'missed' : f.ratio <= CLI_TARGET_RATIO ? 'met' : 'missed',
     });
   }
-  const act = costs.bundle.activate as { activateMs?: unknown; configsLoadedMs?: unknown; at?: unknown } | null;
+  const act = costs.bundle.activate as { activateMs?: unknown; activateCpuMs?: unknown; configsLoadedMs?: unknown; at?: unknown } | null;
   const target = `\`activate()\` in a real VS Code under ${ACTIVATE_TARGET_MS} ms`;
   const was = `reference run: ${ACTIVATE_BEFORE_MS} ms, the configs loaded inside it`;
   if (act && typeof act.activateMs === 'number') {
     const loaded = typeof act.configsLoadedMs === 'number' ? `; the configs loaded after it, ${ms(act.configsLoadedMs)} from its start` : '';
     out.push({
       target,
-      measured: `${ms(act.activateMs)}${loaded}, from bench/results/activate.json (the end-to-end tests${act.at ? `, ${String(act.at)}` : ''}) (${was})`,
+      measured: `${ms(act.activateMs)}${typeof act.activateCpuMs === 'number' ? ` (${ms(act.activateCpuMs)} of CPU)` : ''}${loaded}, from bench/results/activate.json (the end-to-end tests${act.at ? `, ${String(act.at)}` : ''}) (${was})`,
       status: act.activateMs < ACTIVATE_TARGET_MS ? 'met' : 'missed',
     });
   } else out.push({ target, measured: `not measured: run the end-to-end tests, they write bench/results/activate.json (${was})`, status: 'not measured' });
