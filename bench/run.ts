@@ -18,6 +18,7 @@ import { STRATEGIES, type EngineDef, type EngineOutcome, type FromWorker, type S
 import { rng, summarize } from './lib/stats';
 import { chartSvg } from './lib/svg';
 import { writeReport, type CostFigures, type RunInfo } from './lib/report';
+import { cliCost } from './lib/cli';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const FAKE = path.join(ROOT, 'test', 'fixtures', 'engines', 'fake_vllm.py');
@@ -41,6 +42,7 @@ const { values: opts } = parseArgs({
     'only-costs': { type: 'boolean', default: false },
     only: { type: 'string' },
     'idle-seconds': { type: 'string' },
+    'cli-runs': { type: 'string' },
     render: { type: 'string' },
   },
   allowPositionals: false,
@@ -50,9 +52,11 @@ const FULL = opts.full === true;
 const MODE = FULL ? 'full' : 'quick';
 const [LOAD_MIN, LOAD_MAX] = (opts.load ?? '0.3-0.5').split('-').map(Number) as [number, number];
 const INTERNAL = Number(opts.internal ?? '2');
-/** `--only idle` / `--only flood`: that cost alone (no strategy trials, no other cost). */
+/** `--only idle` / `--only flood` / `--only cli`: that cost alone (no strategy trials, no other cost). */
 const ONLY = opts.only;
-if (ONLY !== undefined && ONLY !== 'idle' && ONLY !== 'flood') throw new Error(`--only takes idle or flood, not "${ONLY}"`);
+if (ONLY !== undefined && ONLY !== 'idle' && ONLY !== 'flood' && ONLY !== 'cli') throw new Error(`--only takes idle, flood or cli, not "${ONLY}"`);
+/** Pairs (command, `node -e 0`) per CLI command. */
+const CLI_RUNS = Number(opts['cli-runs'] ?? (FULL ? 40 : 15));
 /** The idle figure's target is over 60 s; the quick mode keeps 10 s unless asked. */
 const IDLE_SECONDS = Number(opts['idle-seconds'] ?? (FULL || ONLY === 'idle' ? 60 : 10));
 
@@ -470,7 +474,7 @@ function bundleCost(): CostFigures['bundle'] {
       activate = { error: `bench/results/activate.json is not JSON: ${String(e)}` };
     }
   }
-  return { extension: info('dist/extension.js'), cli: info('dist/cli.js'), webview: info('dist/webview.js'), activate };
+  return { extension: info('dist/extension.js'), cli: info('dist/cli-bundle.js'), webview: info('dist/webview.js'), activate };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -568,14 +572,17 @@ async function main(): Promise<void> {
     }
   }
   const benchEnd = Date.now();
-  let costs: CostFigures = { idle: { error: 'skipped' }, flood: { error: 'skipped' }, bundle: bundleCost() };
+  let costs: CostFigures = { idle: { error: 'skipped' }, flood: { error: 'skipped' }, cli: { error: 'skipped' }, bundle: bundleCost() };
   if (!opts['skip-costs'] && !interrupted) {
     const skipped = { error: 'skipped' };
-    if (ONLY !== 'flood') say(`64 idle engines under one supervisor, ${IDLE_SECONDS} s ...`);
-    const idle = ONLY === 'flood' ? skipped : await idleCost(64, IDLE_SECONDS);
-    if (ONLY !== 'idle') say('log flood, 10 s ...');
-    const flood = ONLY === 'idle' ? skipped : await floodCost(10);
-    costs = { idle, flood, bundle: bundleCost() };
+    const wanted = (c: 'idle' | 'flood' | 'cli') => ONLY === undefined || ONLY === c;
+    if (wanted('idle')) say(`64 idle engines under one supervisor, ${IDLE_SECONDS} s ...`);
+    const idle = wanted('idle') ? await idleCost(64, IDLE_SECONDS) : skipped;
+    if (wanted('flood')) say('log flood, 10 s ...');
+    const flood = wanted('flood') ? await floodCost(10) : skipped;
+    if (wanted('cli')) say(`CLI start-up: --help, validate, status, env, ${CLI_RUNS} runs each against node -e 0 ...`);
+    const cli = wanted('cli') ? cliCost(ROOT, path.join(ROOT, 'test', 'demo', '.vscode', 'engines.json'), stateDir, CLI_RUNS) : skipped;
+    costs = { idle, flood, cli, bundle: bundleCost() };
   }
   const left = await cleanup();
   if (interrupted) return;

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { strategyTotals, type CellFigures, type TrialResult } from './analyze';
 import { STRATEGIES, STRATEGY_LABEL, type Strategy } from './protocol';
 import { summarize, type Summary } from './stats';
+import { ACTIVATE_BEFORE_MS, ACTIVATE_TARGET_MS, CLI_BEFORE, CLI_TARGET_RATIO, type CliFigures } from './cli';
 
 export interface RunInfo {
   readonly mode: 'quick' | 'full';
@@ -65,6 +66,8 @@ export interface CostFigures {
         readonly heapAfterMB?: number;
         readonly state: string;
       };
+  /** The CLI's start-up against `node -e 0` (absent in results of older runs). */
+  readonly cli?: CliFigures;
   readonly bundle: {
     readonly extension: BundleInfo | null;
     readonly cli: BundleInfo | null;
@@ -220,11 +223,46 @@ function evaluateTargets(info: RunInfo, trials: readonly TrialResult[], figures:
       status: i.seconds < 60 ? 'not measured' : i.cpuPercent < 1 ? 'met' : 'missed',
     });
   }
+  out.push(...cliTargets(costs));
   out.push({
     target: 'quick mode (`npm run bench`) under 5 minutes',
     measured: `${info.mode} run took ${(info.durationSec / 60).toFixed(1)} min`,
     status: info.mode !== 'quick' ? 'not measured' : info.durationSec < 300 ? 'met' : 'missed',
   });
+  return out;
+}
+
+/** Issue 15, target 3: each CLI command within 1.6x of `node -e 0`; `activate()` under 30 ms. */
+function cliTargets(costs: CostFigures): Target[] {
+  const out: Target[] = [];
+  const cli = costs.cli;
+  for (const [command, before] of Object.entries(CLI_BEFORE)) {
+    const target = `\`engine-room ${command}\` within ${CLI_TARGET_RATIO}x of \`node -e 0\``;
+    const was = `before: ${times(before.ratio)}${before.note ? `, ${before.note}` : ''}`;
+    const f = cli && !isFailed(cli) ? cli.commands.find((c) => c.command === command) : undefined;
+    if (!f) {
+      out.push({ target, measured: `${cli && isFailed(cli) ? cli.error : 'not run'} (${was})`, status: 'not measured' });
+      continue;
+    }
+    const failedRun = f.exitCodes.some((c) => c !== 0);
+    out.push({
+      target,
+      measured: `${times(f.ratio)} (median of ${f.runs} pairs, p90 ${times(f.ratioP90)}; ${ms(f.medianMs)} against ${ms(f.nodeMedianMs)})` +
+        `${failedRun ? `; exit codes ${f.exitCodes.join(', ')}` : ''} (${was})`,
+      status: failedRun ? 'missed' : f.ratio <= CLI_TARGET_RATIO ? 'met' : 'missed',
+    });
+  }
+  const act = costs.bundle.activate as { activateMs?: unknown; activateCpuMs?: unknown; configsLoadedMs?: unknown; at?: unknown } | null;
+  const target = `\`activate()\` in a real VS Code under ${ACTIVATE_TARGET_MS} ms`;
+  const was = `reference run: ${ACTIVATE_BEFORE_MS} ms, the configs loaded inside it`;
+  if (act && typeof act.activateMs === 'number') {
+    const loaded = typeof act.configsLoadedMs === 'number' ? `; the configs loaded after it, ${ms(act.configsLoadedMs)} from its start` : '';
+    out.push({
+      target,
+      measured: `${ms(act.activateMs)}${typeof act.activateCpuMs === 'number' ? ` (${ms(act.activateCpuMs)} of CPU)` : ''}${loaded}, from bench/results/activate.json (the end-to-end tests${act.at ? `, ${String(act.at)}` : ''}) (${was})`,
+      status: act.activateMs < ACTIVATE_TARGET_MS ? 'met' : 'missed',
+    });
+  } else out.push({ target, measured: `not measured: run the end-to-end tests, they write bench/results/activate.json (${was})`, status: 'not measured' });
   return out;
 }
 
@@ -387,6 +425,23 @@ export function writeReport(args: {
         ? ` V8 heap in use: ${mb(f.heapBeforeMB)} before, ${mb(f.heapAfterMB)} after (RSS also counts memory the garbage collector has freed but not returned to the system).`
         : ''));
     line(`- Supervisor event loop delay during the flood: max ${ms(f.loopDelayMaxMs)}, p99 ${ms(f.loopDelayP99Ms)} (health probes and the UI wait that long).`);
+  }
+  line();
+
+  line('### The CLI\'s start-up');
+  line();
+  const cli = costs.cli;
+  if (!cli || isFailed(cli)) line(`Not measured: ${cli ? cli.error : 'not in this run'}.`);
+  else {
+    line(`Each command on the demo config (\`test/demo/.vscode/engines.json\`, five engines, none running, a private state directory) as a whole process, ` +
+      'stdout and stderr to /dev/null, each run paired with a bare `node -e 0` (alternating which goes first); the ratio is the median of the per-pair ratios.');
+    line();
+    line(`| command | median | \`node -e 0\` | ratio (p90) | before | target ${CLI_TARGET_RATIO}x |`);
+    line('|---|---|---|---|---|---|');
+    for (const c of cli.commands) {
+      const before = CLI_BEFORE[c.command];
+      line(`| \`engine-room ${c.argv.join(' ').replace(/--config \S+/, '--config demo')}\` | ${ms(c.medianMs)} | ${ms(c.nodeMedianMs)} | **${times(c.ratio)}** (${times(c.ratioP90)}) | ${before ? times(before.ratio) : '-'} | ${c.ratio <= CLI_TARGET_RATIO ? 'met' : 'missed'} |`);
+    }
   }
   line();
 

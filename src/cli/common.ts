@@ -1,16 +1,13 @@
-// What the CLI commands share: errors that pick the exit code, output, config loading, the supervisor, tables.
+// What the CLI commands share: config loading, the supervisor, tables; and (from io.ts) output and the errors that pick the exit code.
 import * as path from 'node:path';
 import { findConfigFile, formatProblem, loadConfig } from '../core/config';
 import type { EnginesConfig } from '../core/model';
 import { defaultStateDir, ensureStateDir } from '../core/stateDir';
 import { Supervisor, type EngineSnapshot } from '../core/supervisor/supervisor';
+import { BadConfig, UsageError, err, out } from './io';
 
-export class UsageError extends Error {}
-/** The configuration has errors (already printed): exit 2. */
-export class BadConfig extends Error {}
-
-export const out = (s: string) => process.stdout.write(s + '\n');
-export const err = (s: string) => process.stderr.write(s + '\n');
+// Re-exported: a command reaches everything it shares through this one module.
+export { BadConfig, UsageError, err, out };
 
 /** The stable JSON shape of one engine (documented in the README). */
 export function engineJson(s: EngineSnapshot) {

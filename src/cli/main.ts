@@ -4,17 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { errorMessage, isEngineRoomError } from '../core/errors';
-import { BadConfig, UsageError, err, out } from './common';
-import * as up from './commands/up';
-import * as down from './commands/down';
-import * as status from './commands/status';
-import * as logs from './commands/logs';
-import * as env from './commands/env';
-import * as validate from './commands/validate';
-import * as lease from './commands/lease';
-import * as release from './commands/release';
-import * as exec from './commands/exec';
-import * as mcp from './commands/mcp';
+import { BadConfig, UsageError, err, out } from './io';
 
 const USAGE = `Usage: engine-room <command> [options]
 
@@ -57,15 +47,44 @@ Common options:
 
 Exit codes: 0 success, 1 an engine failed, 2 bad configuration or usage.`;
 
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  detach: { type: 'boolean', short: 'd' },
+  json: { type: 'boolean' },
+  all: { type: 'boolean', short: 'a' },
+  lines: { type: 'string', short: 'n' },
+  follow: { type: 'boolean', short: 'f' },
+  format: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  'stop-on-kill': { type: 'boolean' },
+} as const;
+
+type Options = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof OPTIONS }>>['values'];
+
+/*
+ * Every command's module is imported when it runs, never before: `--help` and `validate` do not pay for
+ * the supervisor, execa and the rest (the bundle keeps them all, each initialized on its first import).
+ * Add a command as `name: async (names, o) => (await import('./commands/name')).run(names, o)`.
+ */
+const COMMANDS: Readonly<Record<string, (names: string[], o: Options) => Promise<number>>> = {
+  up: async (names, o) => (await import('./commands/up')).run(names, o),
+  down: async (names, o) => (await import('./commands/down')).run(names, o),
+  status: async (_names, o) => (await import('./commands/status')).run(o),
+  logs: async (names, o) => (await import('./commands/logs')).run(names, o),
+  validate: async (_names, o) => (await import('./commands/validate')).run(o),
+  env: async (names, o) => (await import('./commands/env')).run(names, o),
+};
+
 /**
  * Commands that parse their own arguments, given everything after the command's name (so that
- * `exec -- COMMAND ARGS...` reaches its command untouched). Add one as `['name', (argv) => run(argv)]`.
+ * `exec -- COMMAND ARGS...` reaches its command untouched). Add one as
+ * `['name', async (argv) => (await import('./commands/name')).run(argv)]`: imported when it runs, as above.
  */
 const OWN_ARGS = new Map<string, (argv: string[]) => Promise<number>>([
-  ['lease', (argv) => lease.run(argv)],
-  ['release', (argv) => release.run(argv)],
-  ['exec', (argv) => exec.run(argv)],
-  ['mcp', (argv) => mcp.run(argv)],
+  ['lease', async (argv) => (await import('./commands/lease')).run(argv)],
+  ['release', async (argv) => (await import('./commands/release')).run(argv)],
+  ['exec', async (argv) => (await import('./commands/exec')).run(argv)],
+  ['mcp', async (argv) => (await import('./commands/mcp')).run(argv)],
 ]);
 
 export async function main(argv: string[]): Promise<number> {
@@ -73,21 +92,7 @@ export async function main(argv: string[]): Promise<number> {
   if (own) return guarded(() => own(argv.slice(1)));
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        detach: { type: 'boolean', short: 'd' },
-        json: { type: 'boolean' },
-        all: { type: 'boolean', short: 'a' },
-        lines: { type: 'string', short: 'n' },
-        follow: { type: 'boolean', short: 'f' },
-        format: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        'stop-on-kill': { type: 'boolean' },
-      },
-    });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
   } catch (e) {
     err(`engine-room: ${errorMessage(e)}\n\n${USAGE}`);
     return 2;
@@ -99,22 +104,9 @@ export async function main(argv: string[]): Promise<number> {
     return o.help ? 0 : 2;
   }
   return guarded(async () => {
-    switch (command) {
-      case 'up':
-        return await up.run(names, o);
-      case 'down':
-        return await down.run(names, o);
-      case 'status':
-        return await status.run(o);
-      case 'logs':
-        return await logs.run(names, o);
-      case 'validate':
-        return await validate.run(o);
-      case 'env':
-        return await env.run(names, o);
-      default:
-        throw new UsageError(`Unknown command "${command}".`);
-    }
+    const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+    if (!run) throw new UsageError(`Unknown command "${command}".`);
+    return await run(names, o);
   });
 }
 

@@ -7,7 +7,7 @@
  * us, so no line is lost even when the engine writes fast and dies. The UI tails the file.
  */
 import * as fs from 'node:fs';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { EngineRoomError, errorMessage } from './errors';
 import { descendants, isAlive, processStartTime, userShell } from './platform';
 import type { EngineProcessRecord } from './processTree';
@@ -61,6 +61,9 @@ export class EngineProcess {
     if (!fs.existsSync(req.cwd)) {
       throw new EngineRoomError('spawn-failed', `The working directory ${req.cwd} does not exist.`);
     }
+    // execa and its dependencies (a quarter of the CLI bundle) load on the first spawn, not with this
+    // module: `engine-room status`, `env` and the extension's activation start nothing.
+    const { execa } = await import('execa');
     const fd = fs.openSync(req.logFile, 'a', 0o600);
     let child: ResultPromise;
     try {

@@ -2,9 +2,8 @@
  * Health probes. Each result carries its latency. The timing policy (fast while starting, the configured
  * interval once healthy) lives in the supervisor; this module runs one probe.
  */
-import * as http from 'node:http';
-import * as net from 'node:net';
-import { execa } from 'execa';
+import type * as http from 'node:http';
+import { net } from './builtins';
 import type { HealthProbe } from './model';
 import { errorMessage } from './errors';
 import { httpUrl } from '../shared/url';
@@ -40,10 +39,14 @@ function probeUrl(host: string, port: number | undefined, target: string): strin
   return port === undefined ? undefined : httpUrl(host, port, target.startsWith('/') ? target : `/${target}`);
 }
 
+/** node:http loads with the first look at an engine's models, not with this module. */
+let httpLib: Promise<typeof http> | undefined;
+const loadHttp = () => (httpLib ??= import('node:http'));
+
 /** Resolves true once a TCP connection to host:port succeeds. */
 export function tcpProbe(host: string, port: number, timeoutMs: number): Promise<string | true> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
+    const socket = net().connect({ host, port });
     const done = (v: string | true) => {
       socket.destroy();
       resolve(v);
@@ -57,6 +60,8 @@ export function tcpProbe(host: string, port: number, timeoutMs: number): Promise
 async function commandProbe(ctx: ProbeContext): Promise<string | true> {
   const [file, ...args] = ctx.command ?? [];
   if (!file) return 'no command';
+  // Loaded by the first command probe, not with this module (see engineProcess.ts).
+  const { execa } = await import('execa');
   const r = await execa(file, args, {
     cwd: ctx.cwd,
     env: ctx.env ? { ...ctx.env } : undefined,
@@ -108,7 +113,8 @@ export async function probeOnce(probe: HealthProbe, ctx: ProbeContext): Promise<
  * The model ids an OpenAI-compatible server serves (`GET /v1/models`), or undefined when it does not
  * answer that way. Never throws.
  */
-export function fetchModels(host: string, port: number, timeoutMs: number): Promise<string[] | undefined> {
+export async function fetchModels(host: string, port: number, timeoutMs: number): Promise<string[] | undefined> {
+  const http = await loadHttp();
   return new Promise((resolve) => {
     const req = http.get(httpUrl(host, port, '/v1/models'), { timeout: timeoutMs, agent: false }, (res) => {
       if ((res.statusCode ?? 0) !== 200) {

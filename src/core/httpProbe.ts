@@ -4,9 +4,12 @@
  * 64 engines probed every 5 s cost 0.57% of a core against 1.2%), which is most of an idle
  * supervisor's cost. `https:` goes through Node's client, which does TLS.
  */
-import * as https from 'node:https';
-import * as net from 'node:net';
+import { net } from './builtins';
 import { errorMessage } from './errors';
+
+/** node:https (with tls and crypto) loads with the first https probe, not with this module. */
+let httpsLib: Promise<typeof import('node:https')> | undefined;
+const loadHttps = () => (httpsLib ??= import('node:https'));
 
 /** Resolves true when the answer's status is expected (any 2xx when `expect` is undefined), else why not. */
 export async function httpProbe(url: string, expect: readonly number[] | undefined, timeoutMs: number): Promise<string | true> {
@@ -32,7 +35,7 @@ export function httpStatus(url: string, timeoutMs: number): Promise<number | str
   }
   return new Promise((resolve) => {
     const host = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
-    const socket = net.connect({ host, port: Number(target.port || 80) });
+    const socket = net().connect({ host, port: Number(target.port || 80) });
     let head = '';
     const done = (v: number | string) => {
       clearTimeout(timer);
@@ -68,7 +71,8 @@ export function httpStatus(url: string, timeoutMs: number): Promise<number | str
   });
 }
 
-function httpsStatus(url: string, timeoutMs: number): Promise<number | string> {
+async function httpsStatus(url: string, timeoutMs: number): Promise<number | string> {
+  const https = await loadHttps();
   return new Promise((resolve) => {
     const req = https.get(url, { timeout: timeoutMs, agent: false, headers: { 'user-agent': 'engine-room-health' } }, (res) => {
       res.resume();

@@ -3,7 +3,7 @@
  * the ephemeral port range, and who holds a port. Linux reads /proc; macOS asks `ps` and `lsof`.
  * Windows is not supported yet; a port of Engine Room starts here.
  */
-import { execFileSync } from 'node:child_process';
+import { childProcess } from './builtins';
 import * as fs from 'node:fs';
 
 const isLinux = process.platform === 'linux';
@@ -38,7 +38,7 @@ function readProcStat(pid: number): ProcStat | undefined {
 }
 
 function psRows(): ProcStat[] {
-  const out = execFileSync('ps', ['-A', '-o', 'pid=,ppid=,pgid=,state='], { encoding: 'utf8' });
+  const out = childProcess().execFileSync('ps', ['-A', '-o', 'pid=,ppid=,pgid=,state='], { encoding: 'utf8' });
   return out
     .split('\n')
     .map((l) => l.trim().split(/\s+/))
@@ -78,7 +78,7 @@ export function processStartTime(pid: number): string | undefined {
     return st && st.state !== 'Z' && st.state !== 'X' ? st.startTime : undefined;
   }
   try {
-    const out = execFileSync('ps', ['-o', 'state=,lstart=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+    const out = childProcess().execFileSync('ps', ['-o', 'state=,lstart=', '-p', String(pid)], { encoding: 'utf8' }).trim();
     if (!out || out.startsWith('Z')) return undefined;
     return out.slice(out.indexOf(' ') + 1).trim();
   } catch {
@@ -90,7 +90,7 @@ export function processStartTime(pid: number): string | undefined {
 export function parentPid(pid: number): number | undefined {
   if (isLinux) return readProcStat(pid)?.ppid;
   try {
-    const out = Number(execFileSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8' }).trim());
+    const out = Number(childProcess().execFileSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8' }).trim());
     return Number.isInteger(out) && out > 0 ? out : undefined;
   } catch {
     return undefined;
@@ -167,8 +167,8 @@ export function ephemeralPortRange(): readonly [number, number] {
   }
   if (process.platform === 'darwin') {
     try {
-      const lo = Number(execFileSync('sysctl', ['-n', 'net.inet.ip.portrange.first'], { encoding: 'utf8' }).trim());
-      const hi = Number(execFileSync('sysctl', ['-n', 'net.inet.ip.portrange.last'], { encoding: 'utf8' }).trim());
+      const lo = Number(childProcess().execFileSync('sysctl', ['-n', 'net.inet.ip.portrange.first'], { encoding: 'utf8' }).trim());
+      const hi = Number(childProcess().execFileSync('sysctl', ['-n', 'net.inet.ip.portrange.last'], { encoding: 'utf8' }).trim());
       if (lo && hi && lo <= hi) return [lo, hi];
     } catch {
       // fall through
@@ -186,7 +186,7 @@ export interface PortHolder {
 export function commandLine(pid: number): string {
   try {
     if (isLinux) return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
-    return execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+    return childProcess().execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' }).trim();
   } catch {
     return '';
   }
@@ -264,7 +264,7 @@ export function portHoldersOf(ports: readonly number[]): Map<number, PortHolder[
   }
   for (const port of ports) {
     try {
-      const text = execFileSync('lsof', ['-nP', `-iTCP:${port}`, '-Fp'], { encoding: 'utf8' });
+      const text = childProcess().execFileSync('lsof', ['-nP', `-iTCP:${port}`, '-Fp'], { encoding: 'utf8' });
       const holders = text
         .split('\n')
         .filter((l) => l.startsWith('p'))
@@ -326,7 +326,7 @@ export function gpuMemoryByPid(): Map<number, number> | undefined {
   if (nvidiaSmiMissing) return undefined;
   let text: string;
   try {
-    text = execFileSync('nvidia-smi', ['--query-compute-apps=pid,used_memory', '--format=csv,noheader,nounits'], { encoding: 'utf8', timeout: 3000, stdio: ['ignore', 'pipe', 'ignore'] });
+    text = childProcess().execFileSync('nvidia-smi', ['--query-compute-apps=pid,used_memory', '--format=csv,noheader,nounits'], { encoding: 'utf8', timeout: 3000, stdio: ['ignore', 'pipe', 'ignore'] });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') nvidiaSmiMissing = true;
     return undefined;

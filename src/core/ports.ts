@@ -4,7 +4,6 @@
  * only the filter against ports that other programs already use. Auto ports and blocks are placed below
  * the kernel's ephemeral range so that no program's port-0 bind can land in them.
  */
-import getPort, { clearLockedPorts } from 'get-port';
 import type { PortRequest } from './model';
 import { EngineRoomError } from './errors';
 import { describeHolders, ephemeralPortRange, portHolders } from './platform';
@@ -50,6 +49,8 @@ export function defaultPortRanges(env: NodeJS.ProcessEnv = process.env): PortRan
 
 /** True when nothing on the host listens on `port` (checked on every local address by get-port). */
 export async function isPortFree(port: number): Promise<boolean> {
+  // Loaded by the first lease, not with this module (it brings node:net): `engine-room status` leases nothing.
+  const { default: getPort, clearLockedPorts } = await import('get-port');
   // get-port remembers what it handed out for 15-30 s and then refuses it; our registry already does
   // that job across processes, and a remembered port would look busy on an engine's restart.
   clearLockedPorts();

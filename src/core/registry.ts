@@ -7,7 +7,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EventEmitter } from 'node:events';
-import lockfile from 'proper-lockfile';
 import type { HealthProbe } from './model';
 import { writeFileAtomic } from './atomicFile';
 import { EngineRoomError, errorMessage } from './errors';
@@ -212,6 +211,9 @@ export class Registry {
     let compromised: Error | undefined;
     let release: () => Promise<void>;
     try {
+      // Loaded by the first critical section, not with this module: reading the registry
+      // (`engine-room status`) needs no lock.
+      const { default: lockfile } = await import('proper-lockfile');
       release = await lockfile.lock(this.file, {
         ...LOCK_OPTIONS,
         lockfilePath: this.lockPath,

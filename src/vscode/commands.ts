@@ -28,7 +28,12 @@ export class Commands {
   ) {}
 
   register(): vscode.Disposable[] {
-    const r = (id: string, fn: (...args: unknown[]) => unknown) => vscode.commands.registerCommand(id, fn);
+    // A command run while the configs still load (activation does not wait for them) acts once they are read.
+    const r = (id: string, fn: (...args: unknown[]) => unknown) =>
+      vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+        await this.store.ready();
+        return await fn(...args);
+      });
     return [
       r('engineRoom.startAll', () => this.startAll()),
       r('engineRoom.stopAll', () => this.stopAll()),

@@ -114,12 +114,22 @@ export class EngineStore implements vscode.Disposable {
     return defaultStateDir();
   }
 
-  /** Loads every folder's config. */
-  async init(): Promise<void> {
-    await this.syncFolders();
-    this.readLock();
-    this.initialized = true;
-    this.structureChanged.fire();
+  private loading: Promise<void> | undefined;
+
+  /** Loads every folder's config, once (a later call returns the same promise). */
+  init(): Promise<void> {
+    this.loading ??= (async () => {
+      await this.syncFolders();
+      this.readLock();
+      this.initialized = true;
+      this.structureChanged.fire();
+    })();
+    return this.loading;
+  }
+
+  /** Resolves once `init()` has read every folder's config: the commands wait for it. */
+  async ready(): Promise<void> {
+    await this.loading?.catch(() => {});
   }
 
   list(): FolderEngines[] {

@@ -3,12 +3,13 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Ajv from 'ajv';
+import { createRequire } from 'node:module';
+import Ajv, { type ValidateFunction } from 'ajv';
+import { parse as parseJsonc } from 'jsonc-parser';
 import {
   EDITOR_SCHEMA_KEYWORDS,
   ENGINE_DEFAULTS,
   MAX_CONFIG_BYTES,
-  createSchemaValidator,
   findConfigFile,
   formatProblem,
   loadConfig,
@@ -16,6 +17,7 @@ import {
   parseDuration,
   workspaceFolderFor,
 } from '../../src/core/config';
+import { createSchemaValidator, standaloneSchemaValidatorCode } from '../../src/core/config/schemaCompile';
 import type { ConfigProblem, EngineSpec, LoadResult } from '../../src/core/model';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -505,6 +507,24 @@ describe('schema/engines.schema.json', () => {
     const inlined = createSchemaValidator();
     assert.equal(inlined({ engines: [{ name: 'a', command: ['a'], port: [1, 2] }] }), true);
     assert.equal(inlined({ engines: [{ name: 'a', command: ['a'], port: [2] }] }), false);
+  });
+
+  it('compiled at build time (ajv standalone code, as in the bundles) gives the errors of the run-time compile', () => {
+    // The module the build puts in place of src/core/config/schemaValidator.ts runs this very code.
+    const generated = { exports: {} as unknown };
+    new Function('module', 'exports', 'require', standaloneSchemaValidatorCode())(generated, generated.exports, createRequire(SCHEMA_FILE));
+    const precompiled = generated.exports as ValidateFunction;
+    const runtime = createSchemaValidator();
+    const inputs = [...readdirSync(CORPUS).map((f) => path.join(CORPUS, f)), path.join(ROOT, 'test', 'demo', '.vscode', 'engines.json')];
+    let failing = 0;
+    for (const file of inputs) {
+      const value: unknown = parseJsonc(readFileSync(file, 'utf8'));
+      const ok = runtime(value);
+      assert.equal(precompiled(value), ok, file);
+      assert.deepEqual(precompiled.errors ?? null, runtime.errors ?? null, file);
+      if (!ok) failing++;
+    }
+    assert.ok(failing >= 20, `only ${failing} inputs fail the schema: the comparison proves little`);
   });
 
   /** Every schema object in the file, with its JSON pointer. */

@@ -1,7 +1,7 @@
 // `engine-room validate`.
 import * as path from 'node:path';
 import { findConfigFile, formatProblem, loadConfig } from '../../core/config';
-import { UsageError, err, out } from '../common';
+import { UsageError, err, out } from '../io';
 
 export async function run(opts: { config?: string; json?: boolean }): Promise<number> {
   const file = opts.config ? path.resolve(opts.config) : findConfigFile(process.cwd());

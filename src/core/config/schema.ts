@@ -1,8 +1,7 @@
 /**
- * The shipped JSON schema (`schema/engines.schema.json`, the editor's too): compiled for ajv with its
- * `$ref`s inlined, and walked along ajv's schema paths.
+ * The shipped JSON schema (`schema/engines.schema.json`, the editor's too): its `$ref`s inlined for ajv
+ * (compiled in `schemaCompile.ts`, at build time for the bundles), and walked along ajv's schema paths.
  */
-import Ajv, { type ValidateFunction } from 'ajv';
 import schemaJson from '../../../schema/engines.schema.json';
 import { decodePointerSegment, isObject, type JsonObject, type JsonValue } from './jsonTree';
 
@@ -20,27 +19,7 @@ export const EDITOR_SCHEMA_KEYWORDS: readonly string[] = [
   'allowTrailingCommas',
 ];
 
-/**
- * Compiles the shipped schema for ajv. `$ref`s are inlined first so that every ajv `schemaPath` is a path
- * from the root; the error mapping (`schemaProblems.ts`) relies on that.
- */
-export function createSchemaValidator(): ValidateFunction {
-  const ajv = new Ajv({
-    allErrors: true,
-    verbose: true,
-    strict: true,
-    // These checks flag idioms the editor schema needs (`oneOf` of `required`, tuples with `additionalItems`).
-    strictTypes: false,
-    strictTuples: false,
-    strictRequired: false,
-    logger: false,
-  });
-  ajv.addVocabulary([...EDITOR_SCHEMA_KEYWORDS]);
-  return ajv.compile(inlinedSchema());
-}
-
 let cachedSchema: JsonObject | undefined;
-let cachedValidator: ValidateFunction | undefined;
 
 /** The shipped schema with every local `$ref` replaced by its target; computed once. */
 export function inlinedSchema(): JsonObject {
@@ -74,12 +53,6 @@ export function inlineRefs(root: JsonObject): JsonObject {
   const inlined = visit(root, 0);
   if (!isObject(inlined)) throw new Error('schema: root is not an object');
   return inlined;
-}
-
-/** The compiled schema, compiled once. */
-export function validator(): ValidateFunction {
-  cachedValidator ??= createSchemaValidator();
-  return cachedValidator;
 }
 
 /**

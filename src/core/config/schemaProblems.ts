@@ -15,7 +15,8 @@ import {
   type PathSegment,
 } from './jsonTree';
 import type { Reporter } from './reporter';
-import { schemaSteps, validator } from './schema';
+import { schemaSteps } from './schema';
+import { schemaValidator } from './schemaValidator';
 import { andList, orList, preview, suggest } from './wording';
 
 const TYPE_NAMES: Readonly<Record<string, string>> = {
@@ -141,7 +142,7 @@ function simplifyErrors(errors: readonly ErrorObject[]): ErrorObject[] {
 
 /** Reports schema errors; returns the indexes of the engines that have any. */
 export function reportSchemaProblems(reporter: Reporter, root: JsonNode, value: JsonValue): Set<number> {
-  const validate = validator();
+  const validate = schemaValidator();
   const invalidEngines = new Set<number>();
   if (validate(value)) return invalidEngines;
 

@@ -1,5 +1,5 @@
 /** Spawning an engine (its log follower and exit handler attached at once) and the reaper process. */
-import { spawn as spawnChild } from 'node:child_process';
+import { childProcess } from '../builtins';
 import { EngineProcess } from '../engineProcess';
 import { errorMessage } from '../errors';
 import type { Launch } from '../launch';
@@ -44,7 +44,7 @@ function ensureReaper(ctx: SupervisorContext): void {
   ctx.reaperStarted = true;
   const { owner } = ctx;
   try {
-    const child = spawnChild(r.execPath ?? process.execPath, [r.script, ...reaperArgv({ stateDir: ctx.opts.stateDir, ownerId: owner.id, ownerPid: owner.pid, ownerStartTime: owner.startTime })], {
+    const child = childProcess().spawn(r.execPath ?? process.execPath, [r.script, ...reaperArgv({ stateDir: ctx.opts.stateDir, ownerId: owner.id, ownerPid: owner.pid, ownerStartTime: owner.startTime })], {
       detached: true,
       stdio: 'ignore',
       // VS Code's extension host runs on Electron: make it behave as plain Node for this script.
