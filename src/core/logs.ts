@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
+import { errorMessage } from './errors';
 
 /** `<stateDir>/logs/<folder>-<hash of the config path>/<engine>.log` */
 export function logFileFor(stateDir: string, configFile: string, name: string): string {
@@ -14,10 +15,17 @@ export function logFileFor(stateDir: string, configFile: string, name: string): 
   return path.join(stateDir, 'logs', `${folder}-${hash}`, `${name}.log`);
 }
 
-/** Appends one line of our own to an engine's log, marked so it stands out from the engine's lines. */
-export function appendLogNote(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  fs.appendFileSync(file, `[engine-room ${new Date().toISOString()}] ${text}\n`, { mode: 0o600 });
+/**
+ * Appends one line of our own to an engine's log, marked so it stands out from the engine's lines. A note
+ * that cannot be written (a full disk) is dropped, with `warn`: it never stops a start or a stop.
+ */
+export function appendLogNote(file: string, text: string, warn: (message: string) => void = () => {}): void {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.appendFileSync(file, `[engine-room ${new Date().toISOString()}] ${text}\n`, { mode: 0o600 });
+  } catch (e) {
+    warn(`a note for the log ${file} was dropped (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}): ${text}`);
+  }
 }
 
 export function fileSize(file: string): number {

@@ -10,7 +10,8 @@ import { EventEmitter } from 'node:events';
 import lockfile from 'proper-lockfile';
 import type { HealthProbe } from './model';
 import { writeFileAtomic } from './atomicFile';
-import { EngineRoomError, errorMessage } from './errors';
+import { EngineRoomError, errorMessage, isDiskFull } from './errors';
+import { stateDirFullMessage } from './stateDir';
 import { hostClockMs, isAlive, type ProcessIdentity } from './platform';
 import { engineIsLive, type EngineProcessRecord } from './processTree';
 
@@ -198,6 +199,7 @@ export class Registry {
         },
       });
     } catch (e) {
+      if (isDiskFull(e)) throw new EngineRoomError('state-dir-full', `Could not lock the registry: ${stateDirFullMessage(this.stateDir)}.`);
       throw new EngineRoomError('lock-timeout', `Could not lock the Engine Room registry ${this.lockPath}: ${errorMessage(e)}`);
     }
     // A process-local monotonic clock: a wall-clock jump must not pass for a stall, nor hide one.
@@ -223,7 +225,15 @@ export class Registry {
         this.warnedDamaged = false;
       }
       // 0600: a registry that others could edit would let them point our `down` at any process.
-      if (after !== before || damaged) writeFileAtomic(this.file, after, 0o600);
+      // A full disk: the old file stays as it was (writeFileAtomic removes its temporary file).
+      if (after !== before || damaged) {
+        try {
+          writeFileAtomic(this.file, after, 0o600);
+        } catch (e) {
+          if (isDiskFull(e)) throw new EngineRoomError('state-dir-full', `The registry ${this.file} was not updated (it is as it was): ${stateDirFullMessage(this.stateDir)}.`);
+          throw e;
+        }
+      }
       return result;
     } finally {
       await release().catch(() => {});

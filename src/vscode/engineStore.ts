@@ -11,7 +11,7 @@ import * as vscode from 'vscode';
 import { loadConfig } from '../core/config';
 import type { ConfigProblem, LoadResult } from '../core/model';
 import { Supervisor, type EngineSnapshot, type StartOutcome } from '../core/supervisor/supervisor';
-import { defaultStateDir } from '../core/stateDir';
+import { defaultStateDir, stateDirFull, stateDirFullMessage } from '../core/stateDir';
 import { errorMessage } from '../core/errors';
 import { lockState } from '../core/hostLock';
 import { Registry } from '../core/registry';
@@ -204,7 +204,24 @@ export class EngineStore implements vscode.Disposable {
   async refresh(probe: boolean): Promise<void> {
     if (this.shuttingDown) return;
     this.readLock();
+    this.checkStateDir();
     await Promise.all([...this.supervisors].map(([f, sup]) => sup.refresh(probe).catch((e) => this.log.warn(`[${f.folder.name}] refresh failed: ${errorMessage(e)}`))));
+  }
+
+  private full = false;
+
+  /** "state directory full: ..." while the state directory's disk is full (the tree shows it), else undefined. */
+  stateDirFull(): string | undefined {
+    return this.full ? stateDirFullMessage(this.stateDir) : undefined;
+  }
+
+  /** One statfs per refresh; the tree is redrawn when it flips. */
+  private checkStateDir(): void {
+    const full = stateDirFull(this.stateDir);
+    if (full === this.full) return;
+    this.full = full;
+    if (full) this.log.warn(stateDirFullMessage(this.stateDir));
+    this.structureChanged.fire();
   }
 
   /** One nvidia-smi answer (pid to MiB) for every folder's engines. */

@@ -3,7 +3,7 @@ import { Registry, leaseIsLive } from '../../core/registry';
 import { lockState } from '../../core/hostLock';
 import { defaultStateDir, ensureStateDir } from '../../core/stateDir';
 import { gpuMemoryByPid, isAlive } from '../../core/platform';
-import { engineJson, err, loadOrExit, makeSupervisor, out, portsText, printStatus, table } from '../common';
+import { engineJson, err, loadOrExit, makeSupervisor, out, portsText, printStatus, table, warnIfStateDirFull } from '../common';
 
 export async function run(opts: { config?: string; all?: boolean; json?: boolean }): Promise<number> {
   if (opts.all) {
@@ -38,6 +38,7 @@ export async function run(opts: { config?: string; all?: boolean; json?: boolean
     for (const l of leases) rows.push([l.name, String(l.engine?.pid ?? '-'), portsText(l), `${l.owner.label}${isAlive(l.owner) ? '' : ' (exited)'}`, l.configFile]);
     out(leases.length > 0 ? table(rows) : 'No engines are running on this host.');
     if (lock.holder) out(`\nStart lock held by ${lock.holder.owner.label} for ${lock.holder.names.join(', ')}; ${lock.queue.length} waiting.`);
+    warnIfStateDirFull();
     return 0;
   }
   const config = await loadOrExit(opts.config);
@@ -47,5 +48,6 @@ export async function run(opts: { config?: string; all?: boolean; json?: boolean
   const snaps = sup.snapshots();
   if (opts.json) out(JSON.stringify({ configFile: config.file, engines: snaps.map(engineJson) }, null, 2));
   else printStatus(snaps);
+  warnIfStateDirFull();
   return 0;
 }
