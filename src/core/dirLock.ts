@@ -164,7 +164,15 @@ function hold(dir: string, opts: DirLockOptions): HeldDirLock {
       if (released) return;
       released = true;
       clearInterval(timer);
-      if (readHolder(dir)?.token === token || (!lost && fs.existsSync(dir) && !readHolder(dir))) fs.rmSync(dir, { recursive: true, force: true });
+      const h = readHolder(dir);
+      // Only our own lock (a stalled holder may have lost it to another process meanwhile).
+      if (h ? h.token !== token : lost) return;
+      fs.rmSync(path.join(dir, HOLDER), { force: true });
+      try {
+        fs.rmdirSync(dir);
+      } catch {
+        fs.rmSync(dir, { recursive: true, force: true }); // something else was put inside
+      }
     },
   };
 }

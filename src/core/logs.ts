@@ -106,6 +106,8 @@ export class LogFollower {
   private reading = false;
   private again = false;
   private closed = false;
+  /** Closing: the last read takes everything there is. */
+  private draining = false;
 
   constructor(
     readonly file: string,
@@ -154,7 +156,7 @@ export class LogFollower {
   }
 
   private readAvailable(): void {
-    const more = this.readSome(this.closed ? Infinity : MAX_READ_PER_TURN);
+    const more = this.readSome(this.draining ? Infinity : MAX_READ_PER_TURN);
     // A flood: give the event loop a turn, then read on.
     if (more && !this.closed) setImmediate(() => this.poll());
   }
@@ -224,6 +226,7 @@ export class LogFollower {
   /** Stops following; a final read picks up what is there (and a last line without newline). */
   close(): void {
     if (this.closed) return;
+    this.draining = true;
     this.poll();
     if (this.partial) {
       const last = latestState(this.partial, this.cut);

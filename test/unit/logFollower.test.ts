@@ -66,3 +66,18 @@ test('(unit) readLastLines shows a huge last line by its end, without reading al
   assert.ok((last as string).length < MAX_LINE + 100);
   assert.deepEqual(readLastLines(path.join(dir, 'e.log'), 5, 6), ['first']);
 });
+
+test('(unit) a follower reads a flood a bounded piece per turn, and close() still delivers every line', async (t) => {
+  const dir = tempDir();
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'e.log');
+  const n = 100_000;
+  fs.writeFileSync(file, Array.from({ length: n }, (_, i) => `line ${i + 1} ${'z'.repeat(30)}`).join('\n') + '\nlast without newline');
+  const { f, lines } = follow(file);
+  const firstTurn = lines.length;
+  assert.ok(firstTurn > 0 && firstTurn < n, `the first turn read a part (${firstTurn} of ${n} lines)`);
+  f.close();
+  assert.equal(lines.length, n + 1);
+  assert.equal(lines[n - 1], `line ${n} ${'z'.repeat(30)}`);
+  assert.equal(lines[n], 'last without newline');
+});
