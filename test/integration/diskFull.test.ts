@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ENGINES, cliStatus, pidAlive, runCli, waitFor, type Run } from '../support/helpers';
 import { createWorkspace } from '../support/workspace';
+import { appendLogNote } from '../../src/core/logs';
 
 const node = process.execPath;
 const longline = path.join(ENGINES, 'longline.cjs');
@@ -78,6 +79,12 @@ test('(integration) a flooding engine fills the state directory: `down` stops ev
   fs.writeFileSync(go, '');
   await waitFor(() => freeBytes(ws.stateDir) === 0, 'the filler to fill the state directory');
   const registryBefore = fs.readFileSync(path.join(ws.stateDir, 'registry.json'), 'utf8');
+
+  // A note of ours that cannot be written is dropped with a warning, never thrown (an uncaught ENOSPC
+  // from one crashed \`up --detach\`).
+  const warnings: string[] = [];
+  appendLogNote(path.join(ws.stateDir, 'logs', 'note.log'), 'a note', (m) => warnings.push(m));
+  assert.match(warnings.join('\n'), /dropped \(ENOSPC\): a note/);
 
   const status = await runCli(['status', '--config', config], { env: ws.env });
   assertNoCrash(status, 'status');
