@@ -204,24 +204,19 @@ export class EngineStore implements vscode.Disposable {
   async refresh(probe: boolean): Promise<void> {
     if (this.shuttingDown) return;
     this.readLock();
-    this.checkStateDir();
+    const full = stateDirFull(this.stateDir);
+    if (full !== this.full) {
+      this.full = full;
+      this.structureChanged.fire();
+    }
     await Promise.all([...this.supervisors].map(([f, sup]) => sup.refresh(probe).catch((e) => this.log.warn(`[${f.folder.name}] refresh failed: ${errorMessage(e)}`))));
   }
 
   private full = false;
 
-  /** "state directory full: ..." while the state directory's disk is full (the tree shows it), else undefined. */
+  /** "state directory full: ..." while its disk is full (the tree shows it; one statfs per refresh). */
   stateDirFull(): string | undefined {
     return this.full ? stateDirFullMessage(this.stateDir) : undefined;
-  }
-
-  /** One statfs per refresh; the tree is redrawn when it flips. */
-  private checkStateDir(): void {
-    const full = stateDirFull(this.stateDir);
-    if (full === this.full) return;
-    this.full = full;
-    if (full) this.log.warn(stateDirFullMessage(this.stateDir));
-    this.structureChanged.fire();
   }
 
   /** One nvidia-smi answer (pid to MiB) for every folder's engines. */
