@@ -18,6 +18,8 @@ const common = {
 
 const builds = [
   { ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js' },
+  // `engine-room mcp`'s server and the MCP SDK: loaded by that command only.
+  { ...common, entryPoints: ['src/cli/mcp/server.ts'], outfile: 'dist/mcp.js' },
   // Stops an owner's engines if the owner is killed (when the user chose so); small and dependency-light.
   { ...common, entryPoints: ['src/cli/reaper.ts'], outfile: 'dist/reaper.js', minify: true },
   // Minified: the extension host loads it on activation.

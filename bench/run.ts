@@ -140,6 +140,9 @@ class Worker {
 
   constructor(script: string) {
     this.child = fork(script, [], {
+      // The worker is a built bundle, run as `engine-room up` runs: without the bench's own `--import
+      // tsx`, whose loader alone costs an idle process about 1% of a core.
+      execArgv: [],
       env: { ...process.env, ENGINE_ROOM_BENCH_RUN: runId },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',

@@ -18,12 +18,11 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import lockfile from 'proper-lockfile';
 import { parseConfig, formatProblem } from '../src/core/config';
 import { Supervisor } from '../src/core/supervisor/supervisor';
+import { START_POLL } from '../src/core/supervisor/startQueue';
+import { untilListening } from '../src/core/listening';
+import { backoffDelay } from '../src/core/poll';
 import type { EngineOutcome, FloodRequest, FromWorker, IdleRequest, LongLineRequest, ToWorker, TrialRequest } from './lib/protocol';
 
-/** The core's start poll (START_POLL in src/core/supervisor/startQueue.ts), used by the baselines too. */
-const POLL_MIN = 20;
-const POLL_MAX = 100;
-const POLL_GROWTH = 1.2;
 /** proper-lockfile retry settings of the file-lock baseline: a waiter re-tries every 10-100 ms. */
 const FILELOCK_RETRIES = { retries: 100_000, factor: 1.5, minTimeout: 10, maxTimeout: 100 };
 
@@ -136,15 +135,15 @@ class BaselineRun {
       };
       this.children.push(sp);
       const deadline = spawnAt + req.startTimeoutMs;
-      let delay = POLL_MIN;
-      while (!sp.exited && !this.aborted && Date.now() < deadline) {
+      // The core's readiness detection, so that the baselines are seen ready as soon as Engine Room would.
+      await untilListening('127.0.0.1', port, { until: deadline, done: () => sp.exited || this.aborted });
+      for (let n = 0; !sp.exited && !this.aborted && Date.now() < deadline; n++) {
         const ok = await httpOk(port);
         if (ok && !sp.exited) {
           const t = Date.now();
           return { ...base, spawns: 1, ok: true, state: 'healthy', spawnAt, healthyAt: t, settledAt: t };
         }
-        await Promise.race([sleep(delay), sp.exit]);
-        delay = Math.min(delay * POLL_GROWTH, POLL_MAX);
+        await Promise.race([sleep(backoffDelay(START_POLL, n)), sp.exit]);
       }
       const reason = sp.exited ? `exited with code ${child.exitCode}` : this.aborted ? 'stopped' : 'start timeout';
       return { ...base, spawns: 1, ok: false, state: 'failed', reason, spawnAt, healthyAt: null, settledAt: Date.now() };

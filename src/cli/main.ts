@@ -11,6 +11,10 @@ import * as status from './commands/status';
 import * as logs from './commands/logs';
 import * as env from './commands/env';
 import * as validate from './commands/validate';
+import * as lease from './commands/lease';
+import * as release from './commands/release';
+import * as exec from './commands/exec';
+import * as mcp from './commands/mcp';
 
 const USAGE = `Usage: engine-room <command> [options]
 
@@ -31,6 +35,21 @@ Commands:
   env [NAME...]       the running engines' URLs and ports as variables: ENGINE_<NAME>_URL, _PORT,
                       _PORT_BLOCK, _OPENAI_BASE_URL (eval "$(engine-room env)")
       --format F      shell (export lines, the default), dotenv or json
+  lease               lease ports from the host-wide registry for a process Engine Room did not start;
+                      prints ENGINE_ROOM_LEASE_ID=, ENGINE_ROOM_PORT=, ENGINE_ROOM_PORT_BLOCK=first-last
+      --port          a port (the default when --block is not given)
+      --block N       a block of N contiguous ports
+      --label TEXT    shown by \`status --all\`
+      --pid PID       the lease lasts while this process lives (default: the caller: our parent, or
+                      the process above it when that is npm, npx or a \`sh -c\` wrapper)
+      --json          print { "id", "port", "portBlock": [first, last] }
+  release ID          end a lease before its process exits
+  exec [OPTIONS] -- COMMAND ARGS...
+                      lease (--port, --block N, --label as for lease), run COMMAND with ENGINE_ROOM_PORT,
+                      ENGINE_ROOM_PORT_BLOCK set, forward signals, exit with its code, end the lease
+      --env NAME=TEMPLATE  also set NAME, with the config's variables: --env 'VLLM_PORT=\${portBlock}'
+  mcp                 an MCP server over stdio for the config's engines (list, start, stop, restart,
+                      logs, endpoints), for AI agents and MCP clients
 
 Common options:
   --config FILE       the engines file (default: .vscode/engines.json, searched upwards from here)
@@ -42,7 +61,12 @@ Exit codes: 0 success, 1 an engine failed, 2 bad configuration or usage.`;
  * Commands that parse their own arguments, given everything after the command's name (so that
  * `exec -- COMMAND ARGS...` reaches its command untouched). Add one as `['name', (argv) => run(argv)]`.
  */
-const OWN_ARGS = new Map<string, (argv: string[]) => Promise<number>>([]);
+const OWN_ARGS = new Map<string, (argv: string[]) => Promise<number>>([
+  ['lease', (argv) => lease.run(argv)],
+  ['release', (argv) => release.run(argv)],
+  ['exec', (argv) => exec.run(argv)],
+  ['mcp', (argv) => mcp.run(argv)],
+]);
 
 export async function main(argv: string[]): Promise<number> {
   const own = OWN_ARGS.get(argv[0] ?? '');

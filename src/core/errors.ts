@@ -16,7 +16,9 @@ export type EngineRoomErrorCode =
   | 'health-timeout'
   | 'dependency-failed'
   | 'stopped'
-  | 'unknown-engine';
+  | 'unknown-engine'
+  | 'unknown-lease'
+  | 'no-such-process';
 
 /** An error with a stable code. */
 export class EngineRoomError extends Error {

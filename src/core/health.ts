@@ -3,12 +3,12 @@
  * interval once healthy) lives in the supervisor; this module runs one probe.
  */
 import * as http from 'node:http';
-import * as https from 'node:https';
 import * as net from 'node:net';
 import { execa } from 'execa';
 import type { HealthProbe } from './model';
 import { errorMessage } from './errors';
 import { httpUrl } from '../shared/url';
+import { httpProbe } from './httpProbe';
 
 export interface HealthResult {
   readonly ok: boolean;
@@ -38,23 +38,6 @@ export interface ProbeContext {
 function probeUrl(host: string, port: number | undefined, target: string): string | undefined {
   if (/^https?:\/\//i.test(target)) return target;
   return port === undefined ? undefined : httpUrl(host, port, target.startsWith('/') ? target : `/${target}`);
-}
-
-function httpProbe(url: string, expect: readonly number[] | undefined, timeoutMs: number): Promise<string | true> {
-  return new Promise((resolve) => {
-    const lib = url.startsWith('https:') ? https : http;
-    const req = lib.get(url, { timeout: timeoutMs, agent: false, headers: { 'user-agent': 'engine-room-health' } }, (res) => {
-      res.resume();
-      const status = res.statusCode ?? 0;
-      const ok = expect ? expect.includes(status) : status >= 200 && status < 300;
-      resolve(ok ? true : `HTTP ${status}`);
-    });
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(`no answer in ${timeoutMs} ms`);
-    });
-    req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED' ? 'connection refused' : errorMessage(e)));
-  });
 }
 
 /** Resolves true once a TCP connection to host:port succeeds. */

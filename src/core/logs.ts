@@ -62,6 +62,9 @@ function pollEvery(ms: number, f: LogFollower): () => void {
   };
 }
 
+/** How often a follower that has a file watcher polls as well. */
+const WATCHED_POLL_MS = 1000;
+
 /**
  * The most of one line held in memory (characters): a progress bar that only writes `\r` is one line of
  * many megabytes. The file keeps the whole line; in memory its latest part stands for it.
@@ -123,8 +126,10 @@ export class LogFollower {
     } catch {
       this.watcher = undefined;
     }
-    // Events can be coalesced or missing (network file systems): poll as well.
-    this.stopPolling = pollEvery(pollMs, this);
+    // Events can be coalesced or missing (network file systems): poll as well, every `pollMs` without a
+    // watcher and at most once a second with one (a safety net then: 64 idle engines' logs polled every
+    // 250 ms cost a supervisor about a tenth of its idle CPU).
+    this.stopPolling = pollEvery(this.watcher ? Math.max(pollMs, WATCHED_POLL_MS) : pollMs, this);
     this.poll();
   }
 

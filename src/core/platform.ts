@@ -86,6 +86,17 @@ export function processStartTime(pid: number): string | undefined {
   }
 }
 
+/** The parent of a live process, or undefined when it is gone. */
+export function parentPid(pid: number): number | undefined {
+  if (isLinux) return readProcStat(pid)?.ppid;
+  try {
+    const out = Number(execFileSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8' }).trim());
+    return Number.isInteger(out) && out > 0 ? out : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Our own identity. */
 export function selfIdentity(): ProcessIdentity {
   return { pid: process.pid, startTime: processStartTime(process.pid) ?? '' };
@@ -171,7 +182,8 @@ export interface PortHolder {
   readonly command: string;
 }
 
-function commandLine(pid: number): string {
+/** A process's command line (arguments joined by spaces), or "" when it is gone or hidden. */
+export function commandLine(pid: number): string {
   try {
     if (isLinux) return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
     return execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' }).trim();
@@ -181,6 +193,9 @@ function commandLine(pid: number): string {
 }
 
 /** Socket inode -> port, for TCP sockets bound to one of `ports` (listening or only bound), from /proc/net/tcp{,6}. */
+/** A row of /proc/net/tcp{,6} in state LISTEN or CLOSE: the local port (hex) and the inode. */
+const SOCKET_ROW = /^ *\d+: [0-9A-F]+:([0-9A-F]{4}) [0-9A-F]+:[0-9A-F]{4} (?:0A|07) \S+ \S+ \S+ +\d+ +\d+ (\d+)/gm;
+
 function socketInodes(ports: ReadonlySet<number>): Map<string, number> {
   const inodes = new Map<string, number>();
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
@@ -190,12 +205,11 @@ function socketInodes(ports: ReadonlySet<number>): Map<string, number> {
     } catch {
       continue;
     }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      // f[1] local address "0100007F:1F90", f[3] state (0A = LISTEN, 07 = CLOSE: bound only), f[9] inode
-      if (f.length < 10 || (f[3] !== '0A' && f[3] !== '07') || f[9] === '0') continue;
-      const port = parseInt(f[1]!.slice(f[1]!.lastIndexOf(':') + 1), 16);
-      if (ports.has(port)) inodes.set(f[9] as string, port);
+    // One pass of a regular expression over the table picks the bound (07) and listening (0A) rows; the
+    // table also lists every connection (a probe's TIME_WAIT among them), so nothing else is split.
+    for (const m of text.matchAll(SOCKET_ROW)) {
+      const port = parseInt(m[1] as string, 16);
+      if (ports.has(port) && m[2] !== '0') inodes.set(m[2] as string, port);
     }
   }
   return inodes;

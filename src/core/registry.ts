@@ -73,6 +73,22 @@ export interface StopRecord {
   readonly at: number;
 }
 
+/**
+ * Ports leased for a process that Engine Room did not start (`engine-room lease`, `exec`), held while
+ * that process lives. Written only by externalLeases.ts.
+ */
+export interface ExternalLeaseRecord {
+  readonly id: string;
+  /** The process the lease lives with (pid and start time). */
+  readonly holder: ProcessIdentity;
+  /** The holder's command line, for people. */
+  readonly command: string;
+  readonly label: string;
+  readonly port: number | null;
+  readonly portBlock: [number, number] | null;
+  readonly leasedAt: number;
+}
+
 export interface RegistryData {
   version: 1;
   nextTicket: number;
@@ -82,6 +98,8 @@ export interface RegistryData {
   queue: WaiterRecord[];
   leases: LeaseRecord[];
   stops: StopRecord[];
+  /** Absent in registries written before external leases existed. */
+  external?: ExternalLeaseRecord[];
 }
 
 export function emptyRegistry(): RegistryData {
@@ -110,6 +128,10 @@ export function leasedPorts(data: RegistryData, exceptKey?: string): Set<number>
     if (l.key === exceptKey) continue;
     for (const p of Object.values(l.ports)) out.add(p);
     if (l.portBlock) for (let p = l.portBlock[0]; p <= l.portBlock[1]; p++) out.add(p);
+  }
+  for (const x of data.external ?? []) {
+    if (x.port !== null) out.add(x.port);
+    if (x.portBlock) for (let p = x.portBlock[0]; p <= x.portBlock[1]; p++) out.add(p);
   }
   return out;
 }
@@ -265,4 +287,5 @@ export function prune(data: RegistryData, now = hostClockMs()): void {
   }
   data.queue = data.queue.filter((w) => isAlive(w.owner));
   data.stops = data.stops.filter((s) => now - s.at < STOP_RECORD_TTL);
+  if (data.external) data.external = data.external.filter((x) => isAlive(x.holder));
 }

@@ -1,6 +1,7 @@
 // `engine-room status`.
 import { Registry, leaseIsLive } from '../../core/registry';
 import { lockState } from '../../core/hostLock';
+import { externalLeases } from '../../core/externalLeases';
 import { defaultStateDir, ensureStateDir } from '../../core/stateDir';
 import { gpuMemoryByPid, isAlive } from '../../core/platform';
 import { engineJson, err, loadOrExit, makeSupervisor, out, portsText, printStatus, table, warnIfStateDirFull } from '../common';
@@ -11,6 +12,7 @@ export async function run(opts: { config?: string; all?: boolean; json?: boolean
     const data = new Registry(stateDir, (m) => err(`engine-room: ${m}`)).read();
     const leases = data.leases.filter(leaseIsLive);
     const lock = lockState(data);
+    const others = externalLeases(data);
     if (opts.json) {
       out(
         JSON.stringify(
@@ -26,6 +28,7 @@ export async function run(opts: { config?: string; all?: boolean; json?: boolean
               owner: { pid: l.owner.pid, kind: l.owner.kind, label: l.owner.label, alive: isAlive(l.owner) },
               logFile: l.logFile,
             })),
+            leases: others.map((x) => ({ id: x.id, label: x.label, port: x.port, portBlock: x.portBlock, pid: x.holder.pid, command: x.command })),
             lock: { holder: lock.holder ? { pid: lock.holder.owner.pid, label: lock.holder.owner.label, engines: lock.holder.names } : null, queue: lock.queue.map((w) => ({ pid: w.owner.pid, engine: w.name })) },
           },
           null,
@@ -37,6 +40,11 @@ export async function run(opts: { config?: string; all?: boolean; json?: boolean
     const rows = [['NAME', 'PID', 'PORTS', 'OWNER', 'CONFIG']];
     for (const l of leases) rows.push([l.name, String(l.engine?.pid ?? '-'), portsText(l), `${l.owner.label}${isAlive(l.owner) ? '' : ' (exited)'}`, l.configFile]);
     out(leases.length > 0 ? table(rows) : 'No engines are running on this host.');
+    if (others.length > 0) {
+      const lrows = [['LEASE', 'LABEL', 'PORTS', 'PID', 'COMMAND']];
+      for (const x of others) lrows.push([x.id, x.label || '-', portsText({ ports: x.port !== null ? { port: x.port } : {}, portBlock: x.portBlock }), String(x.holder.pid), x.command.replace(/\s+/g, ' ').slice(0, 160)]);
+      out(`\nPorts leased to other processes (engine-room lease, exec):\n${table(lrows)}`);
+    }
     if (lock.holder) out(`\nStart lock held by ${lock.holder.owner.label} for ${lock.holder.names.join(', ')}; ${lock.queue.length} waiting.`);
     warnIfStateDirFull();
     return 0;

@@ -3,6 +3,8 @@
  * the loop that probes healthy engines at their interval. That loop is one timer for every engine of
  * the supervisor: engines due at about the same time are probed in one tick, which reads the process
  * table once (their workers) and the port holders once (their ports), instead of once per engine.
+ * That bookkeeping (two /proc passes) is done every BOOKKEEPING_EVERY-th probe of an engine, and at
+ * once when it becomes healthy; every probe in between is one HTTP or TCP request.
  */
 import type { EngineProcess } from '../engineProcess';
 import { probeOnce, type HealthResult } from '../health';
@@ -17,7 +19,17 @@ interface Watched {
   readonly signal: AbortSignal;
   /** When its next probe is due (Infinity while a probe runs). */
   due: number;
+  /** Probes so far since it became healthy. */
+  probes: number;
+  /** What the last look at its port's holders found (a message), or undefined when it holds its port alone. */
+  conflict: string | undefined;
 }
+
+/**
+ * Workers and port holders are looked at every this many probes of a healthy engine (every 15 s at the
+ * default 5 s interval): a worker forked or a foreign listener that appears is seen within that time.
+ */
+const BOOKKEEPING_EVERY = 3;
 
 /** An engine due within this much of a tick is probed in it (then they stay in step). */
 function slack(rt: Runtime): number {
@@ -54,14 +66,14 @@ export class HealthMonitor {
 
   /** The engine just became healthy: watch it at its interval, and look at once who else holds its port. */
   healthy(rt: Runtime, proc: EngineProcess, signal: AbortSignal): void {
+    const w: Watched = { rt, proc, signal, due: Date.now() + rt.spec.health.interval, probes: 0, conflict: undefined };
     // After the slot went to the next engine: who else holds its port (a /proc scan).
     setImmediate(() => {
       if (rt.proc !== proc || rt.state !== 'healthy') return;
       proc.noteDescendants();
-      const conflict = this.portConflict(rt, foreignHolders([{ rt, proc }]));
-      if (conflict) this.ctx.set(rt, { state: 'unhealthy', reason: conflict, errorCode: 'port-conflict' });
+      w.conflict = this.portConflict(rt, foreignHolders([{ rt, proc }]));
+      if (w.conflict) this.ctx.set(rt, { state: 'unhealthy', reason: w.conflict, errorCode: 'port-conflict' });
     });
-    const w: Watched = { rt, proc, signal, due: Date.now() + rt.spec.health.interval };
     this.watched.add(w);
     signal.addEventListener('abort', () => this.unwatch(w), { once: true });
     this.schedule();
@@ -94,15 +106,14 @@ export class HealthMonitor {
       else if (w.due - slack(w.rt) <= now) due.push(w);
     }
     // Keep track of the engines' workers: one process table serves every engine of this tick.
-    for (const w of due) {
-      w.due = Infinity;
-      w.proc.noteDescendants();
-    }
+    const bookkeeping = new Set(due.filter((w) => w.probes++ % BOOKKEEPING_EVERY === BOOKKEEPING_EVERY - 1));
+    for (const w of due) w.due = Infinity;
+    for (const w of bookkeeping) w.proc.noteDescendants();
     // One look at the port holders, for the engines of this tick whose probe succeeds.
     let holders: Map<number, PortHolder[]> | undefined;
-    const holdersOfTick = () => (holders ??= foreignHolders(due));
+    const holdersOfTick = () => (holders ??= foreignHolders([...bookkeeping]));
     for (const w of due) {
-      void this.check(w, holdersOfTick).finally(() => {
+      void this.check(w, bookkeeping.has(w) ? holdersOfTick : undefined).finally(() => {
         w.due = Date.now() + w.rt.spec.health.interval;
         this.schedule();
       });
@@ -110,13 +121,17 @@ export class HealthMonitor {
     this.schedule();
   }
 
-  /** One probe of a healthy engine; flips it between healthy and unhealthy. */
-  private async check(w: Watched, holders: () => Map<number, PortHolder[]>): Promise<void> {
+  /**
+   * One probe of a healthy engine; flips it between healthy and unhealthy. `holders` is given on the
+   * rounds that look at the port's holders; on the others the last look's verdict stands.
+   */
+  private async check(w: Watched, holders: (() => Map<number, PortHolder[]>) | undefined): Promise<void> {
     const { ctx } = this;
     const { rt, proc, signal } = w;
     const result = await this.probe(rt);
     if (rt.proc !== proc || signal.aborted) return;
-    const conflict = result.ok ? this.portConflict(rt, holders()) : undefined;
+    if (result.ok && holders) w.conflict = this.portConflict(rt, holders());
+    const conflict = result.ok ? w.conflict : undefined;
     if (conflict) {
       if (rt.reason !== conflict) ctx.set(rt, { state: 'unhealthy', reason: conflict, errorCode: 'port-conflict' });
       else ctx.emit(rt);

@@ -3,6 +3,7 @@
  * engine's pid after the spawn, handed over on adoption, marked as left on purpose, and released.
  */
 import { EngineRoomError } from '../errors';
+import { externalLeaseHolder } from '../externalLeases';
 import { isAlive } from '../platform';
 import { chooseBlock, choosePort } from '../ports';
 import { leasedPorts, type LeaseRecord, type RegistryData } from '../registry';
@@ -31,7 +32,7 @@ export async function leaseInside(ctx: SupervisorContext, rt: Runtime, data: Reg
     const taken = leasedPorts(data);
     const leasedBy = (p: number) => {
       const l = data.leases.find((x) => Object.values(x.ports).includes(p) || (x.portBlock && p >= x.portBlock[0] && p <= x.portBlock[1]));
-      return l ? `engine "${l.name}" of ${l.configFile} (${l.owner.label})` : undefined;
+      return l ? `engine "${l.name}" of ${l.configFile} (${l.owner.label})` : externalLeaseHolder(data, p);
     };
     const exclude = new Set([...taken, ...rt.avoid]);
     const choice = { leased: exclude, ranges: ctx.ranges, leasedBy, engineName: rt.spec.name };

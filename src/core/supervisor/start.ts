@@ -3,6 +3,7 @@
  * retries on fresh ports after EADDRINUSE and restarts under the engine's policy.
  */
 import { EngineRoomError, errorMessage, isEngineRoomError } from '../errors';
+import { untilListening } from '../listening';
 import { poll, sleep } from '../poll';
 import { cancelled, type SupervisorContext } from './context';
 import type { ExternalEngines } from './external';
@@ -203,6 +204,14 @@ export class Starter {
         return undefined;
       }
     };
+    // A probe of the engine's own port waits first for the port to listen, which is seen within a few
+    // milliseconds (src/core/listening.ts); the probe itself then runs at once.
+    const port = rt.ports.port;
+    const probe = rt.spec.health.probe;
+    const ownPort = probe.kind === 'tcp' || (probe.kind === 'http' && !/^https?:\/\//i.test(rt.launch?.httpTarget ?? probe.path));
+    if (ownPort && port !== undefined) {
+      await untilListening(rt.spec.host, port, { signal, until: deadline, done: gone, timeoutMs: rt.spec.health.timeout });
+    }
     const outcome = await poll(step, START_POLL, { signal, until: deadline });
     if (outcome === 'healthy' || outcome === 'failed') return outcome;
     if (signal.aborted) return 'fatal';

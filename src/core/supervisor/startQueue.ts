@@ -7,8 +7,8 @@
  */
 import { EngineProcess } from '../engineProcess';
 import { EngineRoomError, errorMessage } from '../errors';
-import { tcpProbe } from '../health';
-import { poll, type Backoff } from '../poll';
+import { untilListening } from '../listening';
+import type { Backoff } from '../poll';
 import type { SupervisorContext } from './context';
 import { dropLease, leaseInside, recordSpawned, type Leased } from './leases';
 import type { Runtime } from './runtime';
@@ -28,11 +28,12 @@ interface Pending {
 }
 
 /**
- * The health poll while starting: from 20 ms, growing by a fifth each time, up to 100 ms. A probe of a
- * port that is not listening yet is refused at once, so polling this often costs next to nothing, and
- * an engine is seen healthy within ~50 ms on average (the start slot is held until then).
+ * The health poll while starting, once the engine's port listens (or for a probe that is not of a
+ * port: a log line, a command): from 5 ms, growing by half each time, up to 100 ms. An engine whose
+ * probe succeeds as soon as it listens is seen healthy within a few milliseconds (see
+ * src/core/listening.ts); one that answers 503 while it loads is asked ten times a second.
  */
-export const START_POLL: Backoff = { first: 20, factor: 1.2, max: 100 };
+export const START_POLL: Backoff = { first: 5, factor: 1.5, max: 100 };
 
 const cancelledError = () => new EngineRoomError('lock-cancelled', 'Start cancelled.');
 
@@ -187,7 +188,6 @@ export class StartQueue {
     let past = false;
     void passed.then(() => (past = true));
     const deadline = (rt.startedAt ?? Date.now()) + rt.spec.startTimeout;
-    const listening = async () => (past || rt.proc !== proc || Date.now() >= deadline || (await tcpProbe(rt.spec.host, port, 1000)) === true ? true : undefined);
-    await poll(listening, START_POLL, { signal: rt.run?.signal });
+    await untilListening(rt.spec.host, port, { signal: rt.run?.signal, until: deadline, done: () => past || rt.proc !== proc });
   }
 }

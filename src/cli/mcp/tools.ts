@@ -1,0 +1,142 @@
+/**
+ * The tools of `engine-room mcp`: what an AI agent needs to run the engines of one config (list, start,
+ * stop, restart, read a log, get endpoints). Each returns structured JSON (structuredContent) and a
+ * short text; an unknown engine or a bad argument is a tool error, never a crash of the server.
+ */
+import * as fs from 'node:fs';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { endpointVariables } from '../../core/endpoints';
+import { readLastLines } from '../../core/logs';
+import type { EngineSnapshot, Supervisor } from '../../core/supervisor/supervisor';
+import { browsableHost, httpUrl } from '../../shared/url';
+import { engineJson } from '../common';
+
+const MAX_LOG_LINES = 5000;
+
+const names = z.array(z.string().min(1)).optional().describe('Engine names of the config; all engines when absent or empty.');
+const namesInput = { names };
+
+function result(text: string, structured: Record<string, unknown>): CallToolResult {
+  return { content: [{ type: 'text', text }], structuredContent: structured };
+}
+
+function toolError(text: string): CallToolResult {
+  return { content: [{ type: 'text', text }], isError: true };
+}
+
+/** The named engines' names, or the error that names the unknown ones. */
+function pick(sup: Supervisor, wanted: readonly string[] | undefined): { names: string[] } | { error: CallToolResult } {
+  const all = sup.names();
+  const unknown = (wanted ?? []).filter((n) => !all.includes(n));
+  if (unknown.length > 0) return { error: toolError(`No engine named ${unknown.map((n) => `"${n}"`).join(', ')} in ${sup.configFile}; the engines are: ${all.join(', ')}.`) };
+  return { names: wanted && wanted.length > 0 ? [...wanted] : all };
+}
+
+function stateLine(s: EngineSnapshot): string {
+  const port = s.ports.port !== undefined ? ` on port ${s.ports.port}` : '';
+  return `${s.name}: ${s.state}${port}${s.reason ? ` (${s.reason})` : ''}`;
+}
+
+function endpoint(s: EngineSnapshot) {
+  const port = s.ports.port ?? null;
+  const url = port !== null ? httpUrl(browsableHost(s.host), port) : null;
+  return {
+    name: s.name,
+    state: s.state,
+    url,
+    openaiBaseUrl: url && s.openai ? `${url}/v1` : null,
+    ports: s.ports,
+    portBlock: s.portBlock,
+    variables: s.pid !== null ? endpointVariables([s]) : {},
+  };
+}
+
+/** Starts (or restarts) and reports which engines became healthy and which failed. */
+async function startReport(sup: Supervisor, list: string[], restart: boolean): Promise<CallToolResult> {
+  const outcomes = restart ? await sup.restart(list) : await sup.start(list);
+  const healthy = outcomes.filter((o) => o.ok).map((o) => o.name);
+  const failed = outcomes.filter((o) => !o.ok).map((o) => ({ name: o.name, state: o.state, reason: o.reason ?? sup.snapshot(o.name).reason ?? null }));
+  const parts = [healthy.length > 0 ? `healthy: ${healthy.join(', ')}` : '', ...failed.map((f) => `failed: ${f.name}${f.reason ? ` (${f.reason})` : ''}`)].filter(Boolean);
+  return result(parts.join('; ') || 'nothing to start', {
+    ok: failed.length === 0,
+    healthy,
+    failed,
+    engines: outcomes.map((o) => engineJson(sup.snapshot(o.name))),
+  });
+}
+
+export function registerTools(server: McpServer, sup: Supervisor): void {
+  server.registerTool(
+    'list_engines',
+    { title: 'List engines', description: 'The engines of the config: state, pid, ports, health and owner (whoever started them).', inputSchema: namesInput, annotations: { readOnlyHint: true } },
+    async ({ names: wanted }) => {
+      const p = pick(sup, wanted);
+      if ('error' in p) return p.error;
+      await sup.refresh();
+      const snaps = p.names.map((n) => sup.snapshot(n));
+      return result(snaps.map(stateLine).join('\n'), { configFile: sup.configFile, engines: snaps.map(engineJson) });
+    },
+  );
+  server.registerTool(
+    'start_engines',
+    {
+      title: 'Start engines',
+      description: 'Starts engines (and what they depend on) one after another under the host-wide start lock; returns once each is healthy or has failed, and says which.',
+      inputSchema: namesInput,
+      annotations: { destructiveHint: false, openWorldHint: false },
+    },
+    async ({ names: wanted }) => {
+      const p = pick(sup, wanted);
+      return 'error' in p ? p.error : startReport(sup, p.names, false);
+    },
+  );
+  server.registerTool(
+    'stop_engines',
+    { title: 'Stop engines', description: 'Stops engines, whoever started them; returns once their process trees are gone.', inputSchema: namesInput, annotations: { destructiveHint: true } },
+    async ({ names: wanted }) => {
+      const p = pick(sup, wanted);
+      if ('error' in p) return p.error;
+      await sup.stop(p.names);
+      const snaps = p.names.map((n) => sup.snapshot(n));
+      return result(snaps.map(stateLine).join('\n'), { engines: snaps.map(engineJson) });
+    },
+  );
+  server.registerTool(
+    'restart_engines',
+    { title: 'Restart engines', description: 'Stops and starts engines again; returns once each is healthy or has failed.', inputSchema: namesInput, annotations: { destructiveHint: true } },
+    async ({ names: wanted }) => {
+      const p = pick(sup, wanted);
+      return 'error' in p ? p.error : startReport(sup, p.names, true);
+    },
+  );
+  server.registerTool(
+    'engine_logs',
+    {
+      title: 'Engine log',
+      description: "The last lines of an engine's log (its stdout and stderr).",
+      inputSchema: { name: z.string().min(1).describe('The engine.'), lines: z.number().int().min(1).max(MAX_LOG_LINES).optional().describe('How many lines (default 100).') },
+      annotations: { readOnlyHint: true },
+    },
+    async ({ name, lines }) => {
+      const p = pick(sup, [name]);
+      if ('error' in p) return p.error;
+      const snap = sup.snapshot(name);
+      const text = fs.existsSync(snap.logFile) ? readLastLines(snap.logFile, lines ?? 100) : [];
+      return result(text.length > 0 ? text.join('\n') : `(the log of ${name} is empty)`, { name, logFile: snap.logFile, lines: text });
+    },
+  );
+  server.registerTool(
+    'engine_endpoints',
+    { title: 'Engine endpoints', description: 'URLs, ports and OpenAI base URLs of engines, with the ENGINE_<NAME>_* variables of `engine-room env`.', inputSchema: namesInput, annotations: { readOnlyHint: true } },
+    async ({ names: wanted }) => {
+      const p = pick(sup, wanted);
+      if ('error' in p) return p.error;
+      await sup.refresh(false);
+      const list = p.names.map((n) => endpoint(sup.snapshot(n)));
+      const text = list.map((e) => `${e.name}: ${e.url ?? `no endpoint (${e.state})`}`).join('\n');
+      return result(text, { endpoints: list });
+    },
+  );
+}
