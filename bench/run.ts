@@ -465,6 +465,8 @@ async function longLineCost(megabytes: number): Promise<CostFigures['longline']>
   let result: CostFigures['longline'];
   if (ready?.type !== 'longlineReady') {
     result = { error: ready?.type === 'error' ? ready.message : 'the engine did not start in 60 s' };
+  } else if (!ready.state.startsWith('healthy')) {
+    result = { error: `the engine did not become healthy (${ready.state})` };
   } else {
     await sleep(300);
     const rssBefore = rssBytes(w.pid);
@@ -488,7 +490,7 @@ async function longLineCost(megabytes: number): Promise<CostFigures['longline']>
         loopDelayMaxMs: done.loopDelayMaxMs,
         loopDelayP99Ms: done.loopDelayP99Ms,
         notHealthyEvents: done.unhealthy,
-        logFileMB: fs.statSync(done.logFile).size / 2 ** 20,
+        logFileMB: (fs.existsSync(done.logFile) ? fs.statSync(done.logFile).size : Number.NaN) / 2 ** 20,
         state: done.state,
       };
     } else result = { error: done?.type === 'error' ? done.message : 'the supervisor did not follow the line to its end' };
