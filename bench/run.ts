@@ -24,6 +24,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const FAKE = path.join(ROOT, 'test', 'fixtures', 'engines', 'fake_vllm.py');
 const IDLE_ENGINE = path.join(ROOT, 'bench', 'fixtures', 'idle_engine.py');
 const FLOOD = path.join(ROOT, 'bench', 'fixtures', 'flood_for.cjs');
+const LONGLINE = path.join(ROOT, 'test', 'fixtures', 'engines', 'longline.cjs');
 
 // Every port the benchmark uses is in 10000-19999 (below the ephemeral range, away from the tests' ranges).
 const CONTENTION: [number, number] = [10000, 10799];
@@ -52,9 +53,10 @@ const FULL = opts.full === true;
 const MODE = FULL ? 'full' : 'quick';
 const [LOAD_MIN, LOAD_MAX] = (opts.load ?? '0.3-0.5').split('-').map(Number) as [number, number];
 const INTERNAL = Number(opts.internal ?? '2');
-/** `--only idle` / `--only flood` / `--only cli`: that cost alone (no strategy trials, no other cost). */
+/** `--only idle` / `--only flood` / `--only cli` / `--only longline`: that cost alone (no strategy trials, no other cost). */
 const ONLY = opts.only;
-if (ONLY !== undefined && ONLY !== 'idle' && ONLY !== 'flood' && ONLY !== 'cli') throw new Error(`--only takes idle, flood or cli, not "${ONLY}"`);
+const ONLY_CHOICES = ['idle', 'flood', 'cli', 'longline'];
+if (ONLY !== undefined && !ONLY_CHOICES.includes(ONLY)) throw new Error(`--only takes ${ONLY_CHOICES.join(', ')}, not "${ONLY}"`);
 /** Pairs (command, `node -e 0`) per CLI command. */
 const CLI_RUNS = Number(opts['cli-runs'] ?? (FULL ? 40 : 15));
 /** The idle figure's target is over 60 s; the quick mode keeps 10 s unless asked. */
@@ -458,6 +460,52 @@ async function floodCost(seconds: number): Promise<CostFigures['flood']> {
   return result;
 }
 
+/** 50 MB in one line without a newline (a `\r` progress bar) after the engine is healthy: the supervisor's CPU and memory. */
+async function longLineCost(megabytes: number): Promise<CostFigures['longline']> {
+  const w = await newWorker();
+  const go = path.join(runDir, 'longline-go');
+  fs.rmSync(go, { force: true });
+  w.send({ type: 'longline', dir: path.join(runDir, 'longline'), stateDir, engine: LONGLINE, mb: megabytes, go });
+  const ready = await w.next((m) => m.type === 'longlineReady', 60_000);
+  let result: CostFigures['longline'];
+  if (ready?.type !== 'longlineReady') {
+    result = { error: ready?.type === 'error' ? ready.message : 'the engine did not start in 60 s' };
+  } else if (!ready.state.startsWith('healthy')) {
+    result = { error: `the engine did not become healthy (${ready.state})` };
+  } else {
+    await sleep(300);
+    const rssBefore = rssBytes(w.pid);
+    const c0 = cpuTicks(w.pid);
+    const t0 = Date.now();
+    fs.writeFileSync(go, '');
+    const samples: number[] = [];
+    let done: FromWorker | undefined;
+    while (!done && Date.now() - t0 < 130_000) {
+      samples.push(rssBytes(w.pid));
+      done = await w.next((m) => m.type === 'longlineDone', 100);
+    }
+    const c1 = cpuTicks(w.pid);
+    if (done?.type === 'longlineDone') {
+      result = {
+        megabytes,
+        followedMs: Date.now() - t0,
+        supervisorCpuSeconds: (c1 - c0) / CLK_TCK,
+        rssBeforeMB: rssBefore / 2 ** 20,
+        rssPeakMB: Math.max(...samples) / 2 ** 20,
+        loopDelayMaxMs: done.loopDelayMaxMs,
+        loopDelayP99Ms: done.loopDelayP99Ms,
+        notHealthyEvents: done.unhealthy,
+        logFileMB: (fs.existsSync(done.logFile) ? fs.statSync(done.logFile).size : Number.NaN) / 2 ** 20,
+        state: done.state,
+      };
+    } else result = { error: done?.type === 'error' ? done.message : 'the supervisor did not follow the line to its end' };
+  }
+  await w.close();
+  fs.rmSync(path.join(runDir, 'longline'), { recursive: true, force: true });
+  fs.rmSync(path.join(stateDir, 'logs'), { recursive: true, force: true });
+  return result;
+}
+
 function bundleCost(): CostFigures['bundle'] {
   const info = (rel: string) => {
     const file = path.join(ROOT, rel);
@@ -572,17 +620,19 @@ async function main(): Promise<void> {
     }
   }
   const benchEnd = Date.now();
-  let costs: CostFigures = { idle: { error: 'skipped' }, flood: { error: 'skipped' }, cli: { error: 'skipped' }, bundle: bundleCost() };
+  let costs: CostFigures = { idle: { error: 'skipped' }, flood: { error: 'skipped' }, cli: { error: 'skipped' }, longline: { error: 'skipped' }, bundle: bundleCost() };
   if (!opts['skip-costs'] && !interrupted) {
     const skipped = { error: 'skipped' };
-    const wanted = (c: 'idle' | 'flood' | 'cli') => ONLY === undefined || ONLY === c;
+    const wanted = (c: 'idle' | 'flood' | 'cli' | 'longline') => ONLY === undefined || ONLY === c;
     if (wanted('idle')) say(`64 idle engines under one supervisor, ${IDLE_SECONDS} s ...`);
     const idle = wanted('idle') ? await idleCost(64, IDLE_SECONDS) : skipped;
     if (wanted('flood')) say('log flood, 10 s ...');
     const flood = wanted('flood') ? await floodCost(10) : skipped;
+    if (wanted('longline')) say('one 50 MB line without a newline ...');
+    const longline = wanted('longline') ? await longLineCost(50) : skipped;
     if (wanted('cli')) say(`CLI start-up: --help, validate, status, env, ${CLI_RUNS} runs each against node -e 0 ...`);
     const cli = wanted('cli') ? cliCost(ROOT, path.join(ROOT, 'test', 'demo', '.vscode', 'engines.json'), stateDir, CLI_RUNS) : skipped;
-    costs = { idle, flood, cli, bundle: bundleCost() };
+    costs = { idle, flood, cli, longline, bundle: bundleCost() };
   }
   const left = await cleanup();
   if (interrupted) return;

@@ -21,7 +21,7 @@ import { Supervisor } from '../src/core/supervisor/supervisor';
 import { START_POLL } from '../src/core/supervisor/startQueue';
 import { untilListening } from '../src/core/listening';
 import { backoffDelay } from '../src/core/poll';
-import type { EngineOutcome, FloodRequest, FromWorker, IdleRequest, ToWorker, TrialRequest } from './lib/protocol';
+import type { EngineOutcome, FloodRequest, FromWorker, IdleRequest, LongLineRequest, ToWorker, TrialRequest } from './lib/protocol';
 
 /** proper-lockfile retry settings of the file-lock baseline: a waiter re-tries every 10-100 ms. */
 const FILELOCK_RETRIES = { retries: 100_000, factor: 1.5, minTimeout: 10, maxTimeout: 100 };
@@ -261,7 +261,7 @@ interface Current {
   stop(): Promise<number[]>;
 }
 
-let current: { run: Current; req: TrialRequest | IdleRequest | FloodRequest } | undefined;
+let current: { run: Current; req: TrialRequest | IdleRequest | FloodRequest | LongLineRequest } | undefined;
 
 function rss(): number {
   return process.memoryUsage().rss;
@@ -348,6 +348,42 @@ async function flood(req: FloodRequest): Promise<void> {
   });
 }
 
+/** One engine that writes one huge line once told to; reports when its supervisor has followed it to the end. */
+async function longline(req: LongLineRequest): Promise<void> {
+  fs.mkdirSync(req.dir, { recursive: true, mode: 0o700 });
+  const engines = [{
+    name: 'bar',
+    command: [process.execPath, req.engine, '--port', '${port}', '--mb', String(req.mb), '--cr', '--go', req.go],
+    port: 'auto',
+    health: { http: '/', interval: 200 },
+    stopTimeout: 3000,
+  }];
+  const sup = makeSupervisor(path.join(req.dir, 'workspace', '.vscode', 'engines.json'), { engines }, req.stateDir, { auto: [10000, 10001], blocks: [10002, 10003] }, 'bench longline supervisor');
+  let done = false;
+  let unhealthy = 0;
+  sup.on('line', (_name, line) => {
+    if (line === 'flood done') done = true;
+  });
+  sup.on('change', (s) => {
+    if (s.state !== 'healthy') unhealthy++;
+  });
+  current = { run: { start: async () => undefined, stop: async () => {
+    const pids = sup.snapshots().map((s) => s.pid).filter((p): p is number => p !== null);
+    await sup.dispose();
+    return pids.filter(groupAlive);
+  } }, req };
+  const [outcome] = await sup.start();
+  unhealthy = 0;
+  send({ type: 'longlineReady', state: `${outcome?.state}: ${outcome?.reason ?? ''}` });
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const deadline = Date.now() + 120_000;
+  while (!done && Date.now() < deadline) await sleep(50);
+  delay.disable();
+  const snap = sup.snapshot('bar');
+  send({ type: 'longlineDone', state: done ? snap.state : `not followed to the end in 120 s (${snap.state})`, unhealthy, logFile: snap.logFile, loopDelayMaxMs: delay.max / 1e6, loopDelayP99Ms: delay.percentile(99) / 1e6 });
+}
+
 async function stop(): Promise<void> {
   const cur = current;
   current = undefined;
@@ -369,6 +405,9 @@ process.on('message', (m: ToWorker) => {
       break;
     case 'flood':
       flood(m).catch(fail);
+      break;
+    case 'longline':
+      longline(m).catch(fail);
       break;
     case 'stop':
       stop().catch(fail);

@@ -77,10 +77,21 @@ export interface FloodRequest {
   readonly countFile: string;
 }
 
+/** One engine that writes one line of `mb` megabytes without a newline (a `\r` progress bar) once `go` exists. */
+export interface LongLineRequest {
+  readonly type: 'longline';
+  readonly dir: string;
+  readonly stateDir: string;
+  readonly engine: string;
+  readonly mb: number;
+  readonly go: string;
+}
+
 export type ToWorker =
   | TrialRequest
   | IdleRequest
   | FloodRequest
+  | LongLineRequest
   | { readonly type: 'go'; readonly goAt: number }
   | { readonly type: 'stop' }
   | { readonly type: 'exit' };
@@ -91,5 +102,7 @@ export type FromWorker =
   | { readonly type: 'settled'; readonly trialId: string; readonly engines: EngineOutcome[]; readonly startLateMs: number; readonly notes: string[] }
   | { readonly type: 'started'; readonly ok: number; readonly failed: number; readonly wallMs: number; readonly rssBefore: number; readonly notes: string[] }
   | { readonly type: 'floodDone'; readonly linesSeen: number; readonly state: string; readonly logFile: string; readonly loopDelayMaxMs: number; readonly loopDelayP99Ms: number; readonly heapBefore: number; readonly heapAfter: number }
+  | { readonly type: 'longlineReady'; readonly state: string }
+  | { readonly type: 'longlineDone'; readonly state: string; readonly unhealthy: number; readonly logFile: string; readonly loopDelayMaxMs: number; readonly loopDelayP99Ms: number }
   | { readonly type: 'stopped'; readonly leftover: number[] }
   | { readonly type: 'error'; readonly message: string };

@@ -68,6 +68,21 @@ export interface CostFigures {
       };
   /** The CLI's start-up against `node -e 0` (absent in results of older runs). */
   readonly cli?: CliFigures;
+  /** One line of many megabytes without a newline (absent in older results). */
+  readonly longline?:
+    | Failed
+    | {
+        readonly megabytes: number;
+        readonly followedMs: number;
+        readonly supervisorCpuSeconds: number;
+        readonly rssBeforeMB: number;
+        readonly rssPeakMB: number;
+        readonly loopDelayMaxMs: number;
+        readonly loopDelayP99Ms: number;
+        readonly notHealthyEvents: number;
+        readonly logFileMB: number;
+        readonly state: string;
+      };
   readonly bundle: {
     readonly extension: BundleInfo | null;
     readonly cli: BundleInfo | null;
@@ -442,6 +457,19 @@ export function writeReport(args: {
       const before = CLI_BEFORE[c.command];
       line(`| \`engine-room ${c.argv.join(' ').replace(/--config \S+/, '--config demo')}\` | ${ms(c.medianMs)} | ${ms(c.nodeMedianMs)} | **${times(c.ratio)}** (${times(c.ratioP90)}) | ${before ? times(before.ratio) : '-'} | ${c.ratio <= CLI_TARGET_RATIO ? 'met' : 'missed'} |`);
     }
+  }
+  line();
+
+  line('### One long line');
+  line();
+  const ll = costs.longline;
+  if (!ll || isFailed(ll)) line(`Not measured: ${ll ? ll.error : 'not in this run'}`);
+  else {
+    line(`A healthy engine (\`test/fixtures/engines/longline.cjs --cr\`) writes one line of ${ll.megabytes} MB without a newline (a progress bar that only uses \`\\r\`, as model downloads do) under a \`Supervisor\` that listens to its lines. ` +
+      'Before the follower was made linear, 20 MB cost 8.8 s of CPU and 292 MB, and 50 MB never finished (killed at 90 s, 617 MB).');
+    line();
+    line(`- Followed to its end in ${sec(ll.followedMs)}; supervisor CPU **${ll.supervisorCpuSeconds.toFixed(2)} s**; log file ${mb(ll.logFileMB)}; engine ${ll.state}, ${ll.notHealthyEvents} changes away from healthy meanwhile.`);
+    line(`- Supervisor RSS: ${mb(ll.rssBeforeMB)} before, peak **${mb(ll.rssPeakMB)}**; event loop delay max ${ms(ll.loopDelayMaxMs)}, p99 ${ms(ll.loopDelayP99Ms)}.`);
   }
   line();
 

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { findConfigFile, formatProblem, loadConfig } from '../core/config';
 import type { EnginesConfig } from '../core/model';
-import { defaultStateDir, ensureStateDir } from '../core/stateDir';
+import { defaultStateDir, ensureStateDir, stateDirFull, stateDirFullMessage } from '../core/stateDir';
 import { Supervisor, type EngineSnapshot } from '../core/supervisor/supervisor';
 import { BadConfig, UsageError, err, out } from './io';
 
@@ -56,6 +56,12 @@ export function makeSupervisor(config: EnginesConfig, label: string, orphans: 'a
       if (level !== 'info') err(`engine-room: ${m}`);
     },
   });
+}
+
+/** Says so on stderr when the state directory's disk is full (status, up, down). */
+export function warnIfStateDirFull(): void {
+  const dir = defaultStateDir();
+  if (stateDirFull(dir)) err(`engine-room: ${stateDirFullMessage(dir)}`);
 }
 
 export function portsText(s: Pick<EngineSnapshot, 'ports' | 'portBlock'>): string {

@@ -3,6 +3,7 @@ export type EngineRoomErrorCode =
   | 'bad-config'
   | 'config-not-found'
   | 'state-dir-unsafe'
+  | 'state-dir-full'
   | 'lock-timeout'
   | 'lock-cancelled'
   | 'port-busy'
@@ -33,6 +34,12 @@ export class EngineRoomError extends Error {
 
 export function isEngineRoomError(e: unknown, code?: EngineRoomErrorCode): e is EngineRoomError {
   return e instanceof EngineRoomError && (code === undefined || e.code === code);
+}
+
+/** A write failed because the disk (or the user's quota) is full. */
+export function isDiskFull(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 export function errorMessage(e: unknown): string {

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
+import { errorMessage } from './errors';
 
 /** `<stateDir>/logs/<folder>-<hash of the config path>/<engine>.log` */
 export function logFileFor(stateDir: string, configFile: string, name: string): string {
@@ -14,10 +15,17 @@ export function logFileFor(stateDir: string, configFile: string, name: string): 
   return path.join(stateDir, 'logs', `${folder}-${hash}`, `${name}.log`);
 }
 
-/** Appends one line of our own to an engine's log, marked so it stands out from the engine's lines. */
-export function appendLogNote(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  fs.appendFileSync(file, `[engine-room ${new Date().toISOString()}] ${text}\n`, { mode: 0o600 });
+/**
+ * Appends one line of our own to an engine's log, marked so it stands out from the engine's lines. A note
+ * that cannot be written (a full disk) is dropped, with `warn`: it never stops a start or a stop.
+ */
+export function appendLogNote(file: string, text: string, warn: (message: string) => void = () => {}): void {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.appendFileSync(file, `[engine-room ${new Date().toISOString()}] ${text}\n`, { mode: 0o600 });
+  } catch (e) {
+    warn(`a note for the log ${file} was dropped (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}): ${text}`);
+  }
 }
 
 export function fileSize(file: string): number {
@@ -57,17 +65,52 @@ function pollEvery(ms: number, f: LogFollower): () => void {
 /** How often a follower that has a file watcher polls as well. */
 const WATCHED_POLL_MS = 1000;
 
-/** Follows a growing file from an offset and hands out whole lines; keeps the last `keep` in memory. */
+/**
+ * The most of one line held in memory (characters): a progress bar that only writes `\r` is one line of
+ * many megabytes. The file keeps the whole line; in memory its latest part stands for it.
+ */
+export const MAX_LINE = 16 * 1024;
+/** A poll reads at most this much before it lets the event loop run (health probes, Ctrl-C). */
+const MAX_READ_PER_TURN = 1 << 20;
+
+/**
+ * What a terminal would show of a line: the text after its last `\r` (a progress bar's latest state),
+ * at most MAX_LINE characters of it, with a note of what was cut (`cut` < 0: an unknown amount).
+ */
+export function latestState(line: string, cut = 0): string {
+  let end = line.length;
+  while (end > 0 && line.charCodeAt(end - 1) === 13) end--;
+  const start = line.lastIndexOf('\r', end - 1) + 1;
+  let text = start > 0 || end < line.length ? line.slice(start, end) : line;
+  if (start > 0) cut = 0; // an overwritten line: what came before is not part of its latest state
+  if (text.length > MAX_LINE) {
+    if (cut >= 0) cut += text.length - MAX_LINE;
+    text = text.slice(-MAX_LINE);
+  }
+  if (cut === 0) return text;
+  return `[… ${cut > 0 ? `${cut} characters` : 'its start'} cut; the whole line is in the log file] ${text}`;
+}
+
+/**
+ * Follows a growing file from an offset and hands out whole lines (as their latest state, see
+ * latestState); keeps the last `keep` in memory. Work per chunk is bounded: a chunk is scanned once,
+ * and a line without a newline is held only up to MAX_LINE.
+ */
 export class LogFollower {
   private offset: number;
   private readonly decoder = new StringDecoder('utf8');
+  /** The unfinished line: from its last `\r` on (earlier states are overwritten), at most MAX_LINE. */
   private partial = '';
+  /** Characters of the unfinished line dropped from `partial` for the cap. */
+  private cut = 0;
   private readonly ring: string[] = [];
   private watcher: fs.FSWatcher | undefined;
   private stopPolling: (() => void) | undefined;
   private reading = false;
   private again = false;
   private closed = false;
+  /** Closing: the last read takes everything there is. */
+  private draining = false;
 
   constructor(
     readonly file: string,
@@ -90,9 +133,13 @@ export class LogFollower {
     this.poll();
   }
 
-  /** The last lines seen (at most `keep`). */
+  /** The last lines seen (at most `keep`), and the unfinished one as it stands now (a progress bar). */
   tail(n = this.keep): string[] {
-    return this.ring.slice(-n);
+    if (n <= 0) return [];
+    const current = this.partial ? latestState(this.partial, this.cut) : '';
+    const lines = this.ring.slice(-n);
+    if (current) lines.push(current);
+    return lines.slice(-n);
   }
 
   /** Reads what was appended since the last read. Safe to call at any time. */
@@ -114,46 +161,82 @@ export class LogFollower {
   }
 
   private readAvailable(): void {
+    const more = this.readSome(this.draining ? Infinity : MAX_READ_PER_TURN);
+    // A flood: give the event loop a turn, then read on.
+    if (more && !this.closed) setImmediate(() => this.poll());
+  }
+
+  /** Reads up to `limit` bytes; true when more is there. */
+  private readSome(limit: number): boolean {
     // Most polls find nothing new: one stat, no open.
-    if (fileSize(this.file) === this.offset) return;
+    if (fileSize(this.file) === this.offset) return false;
     let fd: number;
     try {
       fd = fs.openSync(this.file, 'r');
     } catch {
-      return;
+      return false;
     }
     try {
       const size = fs.fstatSync(fd).size;
       if (size < this.offset) this.offset = 0; // truncated by someone: start over
       const buf = Buffer.allocUnsafe(1 << 16);
-      while (this.offset < size) {
+      let read = 0;
+      while (this.offset < size && read < limit) {
         const n = fs.readSync(fd, buf, 0, Math.min(buf.length, size - this.offset), this.offset);
         if (n <= 0) break;
         this.offset += n;
+        read += n;
         this.push(this.decoder.write(buf.subarray(0, n)));
       }
+      return this.offset < size;
     } finally {
       fs.closeSync(fd);
     }
   }
 
+  /** One chunk: scanned once for newlines; only the unfinished line is carried over, capped. */
   private push(text: string): void {
-    const parts = (this.partial + text).split('\n');
-    this.partial = parts.pop() ?? '';
-    if (parts.length === 0) return;
-    const lines = parts.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+    const lines: string[] = [];
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      lines.push(latestState(this.partial + text.slice(start, nl), this.cut));
+      this.partial = '';
+      this.cut = 0;
+      start = nl + 1;
+    }
+    this.hold(start === 0 ? text : text.slice(start));
+    if (lines.length === 0) return;
     this.ring.push(...lines.slice(-this.keep));
     if (this.ring.length > this.keep) this.ring.splice(0, this.ring.length - this.keep);
     this.onLines(lines);
   }
 
+  /** Adds to the unfinished line: what an inner `\r` overwrote is dropped, the rest capped at MAX_LINE. */
+  private hold(text: string): void {
+    if (!text) return;
+    let p = this.partial + text;
+    // Keep the last state and the `\r` that ends it (the next chunk may overwrite it).
+    const cr = p.lastIndexOf('\r', p.length - 2);
+    if (cr >= 0) {
+      p = p.slice(cr + 1);
+      this.cut = 0;
+    }
+    if (p.length > MAX_LINE) {
+      this.cut += p.length - MAX_LINE;
+      p = p.slice(-MAX_LINE);
+    }
+    this.partial = p;
+  }
+
   /** Stops following; a final read picks up what is there (and a last line without newline). */
   close(): void {
     if (this.closed) return;
+    this.draining = true;
     this.poll();
     if (this.partial) {
-      const last = this.partial;
+      const last = latestState(this.partial, this.cut);
       this.partial = '';
+      this.cut = 0;
       this.ring.push(last);
       this.onLines([last]);
     }
@@ -190,7 +273,11 @@ export function lineBoundary(file: string, end: number): number {
   }
 }
 
-/** The last `n` lines of a file, or of its first `end` bytes (no cap of our own: reads backwards in chunks). */
+/**
+ * The last `n` lines of a file, or of its first `end` bytes, each as its latest state (latestState).
+ * Reads backwards in chunks, and no further back than `n` lines of MAX_LINE each could need: a line
+ * longer than that (one huge progress bar) is shown by its end.
+ */
 export function readLastLines(file: string, n: number, end?: number): string[] {
   if (n <= 0) return [];
   const fd = fs.openSync(file, 'r');
@@ -200,8 +287,10 @@ export function readLastLines(file: string, n: number, end?: number): string[] {
     let pos = size;
     let newlines = 0;
     const chunk = 1 << 16;
-    while (pos > 0 && newlines <= n) {
-      const len = Math.min(chunk, pos);
+    // UTF-8: at most 4 bytes a character.
+    const floor = Math.max(0, size - (n + 1) * MAX_LINE * 4);
+    while (pos > floor && newlines <= n) {
+      const len = Math.min(chunk, pos - floor);
       pos -= len;
       const buf = Buffer.alloc(len);
       fs.readSync(fd, buf, 0, len, pos);
@@ -211,8 +300,10 @@ export function readLastLines(file: string, n: number, end?: number): string[] {
     let text = Buffer.concat(chunks).toString('utf8');
     if (text === '') return [];
     if (text.endsWith('\n')) text = text.slice(0, -1);
-    const lines = text.split('\n');
-    return lines.slice(-n);
+    const all = text.split('\n');
+    // The window started inside a line (at `floor`): that line's start is not here.
+    const startCut = pos > 0 && all.length <= n;
+    return all.slice(-n).map((l, i) => latestState(l, i === 0 && startCut ? -1 : 0));
   } finally {
     fs.closeSync(fd);
   }

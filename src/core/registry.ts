@@ -1,7 +1,7 @@
 /**
  * The host-wide registry: which engine holds which ports, who holds the start slot, who waits for it.
  * One JSON file in the state directory, changed only inside short critical sections under a
- * proper-lockfile lock and written atomically (temp file + rename), so a reader without the lock always
+ * lock directory that names its holder (dirLock.ts) and written atomically (temp file + rename), so a reader without the lock always
  * sees a whole file. Records of dead processes are pruned in every critical section.
  */
 import * as fs from 'node:fs';
@@ -9,7 +9,9 @@ import * as path from 'node:path';
 import { EventEmitter } from 'node:events';
 import type { HealthProbe } from './model';
 import { writeFileAtomic } from './atomicFile';
-import { EngineRoomError, errorMessage } from './errors';
+import { lockDir, type HeldDirLock } from './dirLock';
+import { EngineRoomError, errorMessage, isDiskFull } from './errors';
+import { stateDirFullMessage } from './stateDir';
 import { hostClockMs, isAlive, type ProcessIdentity } from './platform';
 import { engineIsLive, type EngineProcessRecord } from './processTree';
 
@@ -144,11 +146,11 @@ function isRegistryData(v: unknown): v is RegistryData {
 const MAX_CRITICAL_SECTION = 3000;
 
 const LOCK_OPTIONS = {
-  realpath: false,
-  // Critical sections last milliseconds; a lock older than this was left by a killed process.
+  // Critical sections last milliseconds; a lock unchanged this long was left by a killed process (one
+  // whose holder is known dead is taken over at once: see dirLock.ts).
   stale: 5000,
   update: 1000,
-  retries: { retries: 400, minTimeout: 2, maxTimeout: 40, factor: 1.3 },
+  timeout: 16_000,
 } as const;
 
 /** The registry in one state directory. Cheap to create; watch() is started lazily. */
@@ -208,20 +210,11 @@ export class Registry {
    * atomically if it changed, unlock. Keep `fn` short: it holds every other Engine Room process back.
    */
   async update<T>(fn: (data: RegistryData) => T | Promise<T>): Promise<T> {
-    let compromised: Error | undefined;
-    let release: () => Promise<void>;
+    let lock: HeldDirLock;
     try {
-      // Loaded by the first critical section, not with this module: reading the registry
-      // (`engine-room status`) needs no lock.
-      const { default: lockfile } = await import('proper-lockfile');
-      release = await lockfile.lock(this.file, {
-        ...LOCK_OPTIONS,
-        lockfilePath: this.lockPath,
-        onCompromised: (err) => {
-          compromised = err;
-        },
-      });
+      lock = await lockDir(this.lockPath, LOCK_OPTIONS);
     } catch (e) {
+      if (isDiskFull(e)) throw new EngineRoomError('state-dir-full', `Could not lock the registry: ${stateDirFullMessage(this.stateDir)}.`);
       throw new EngineRoomError('lock-timeout', `Could not lock the Engine Room registry ${this.lockPath}: ${errorMessage(e)}`);
     }
     // A process-local monotonic clock: a wall-clock jump must not pass for a stall, nor hide one.
@@ -231,10 +224,10 @@ export class Registry {
       const before = JSON.stringify(data);
       prune(data);
       const result = await fn(data);
-      // proper-lockfile notices a lost lock only on its next refresh: after a stall (a blocked event
-      // loop) another process may have taken the lock over and written since. Write nothing then.
+      // After a stall (a blocked event loop) another process may have taken the lock over and written
+      // since. Write nothing then.
       const held = performance.now() - lockedAt;
-      if (compromised || held > MAX_CRITICAL_SECTION) {
+      if (!lock.stillHeld() || held > MAX_CRITICAL_SECTION) {
         throw new EngineRoomError('lock-timeout', `The registry lock was held too long (${Math.round(held)} ms) and may have been taken over; nothing was written. Try again.`);
       }
       const after = JSON.stringify(data);
@@ -247,10 +240,18 @@ export class Registry {
         this.warnedDamaged = false;
       }
       // 0600: a registry that others could edit would let them point our `down` at any process.
-      if (after !== before || damaged) writeFileAtomic(this.file, after, 0o600);
+      // A full disk: the old file stays as it was (writeFileAtomic removes its temporary file).
+      if (after !== before || damaged) {
+        try {
+          writeFileAtomic(this.file, after, 0o600);
+        } catch (e) {
+          if (isDiskFull(e)) throw new EngineRoomError('state-dir-full', `The registry ${this.file} was not updated (it is as it was): ${stateDirFullMessage(this.stateDir)}.`);
+          throw e;
+        }
+      }
       return result;
     } finally {
-      await release().catch(() => {});
+      await lock.release().catch(() => {});
     }
   }
 

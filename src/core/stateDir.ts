@@ -15,6 +15,24 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(os.tmpdir(), `engine-room-${uid}`);
 }
 
+/** Below this much free space the state directory counts as full: a registry update needs a few KB. */
+const FULL_BELOW = 64 * 1024;
+
+/** True when the disk of the state directory has (almost) no space left for the registry and the logs. */
+export function stateDirFull(dir: string): boolean {
+  try {
+    const s = fs.statfsSync(dir);
+    return s.bavail * s.bsize < FULL_BELOW;
+  } catch {
+    return false;
+  }
+}
+
+/** What to tell the user, with what to do about it. */
+export function stateDirFullMessage(dir: string): string {
+  return `state directory full: ${dir} has no space left; registry updates and log notes are dropped until space is freed (the engines' logs are in ${path.join(dir, 'logs')})`;
+}
+
 /**
  * Creates the directory with mode 0700 if needed and checks that it is ours and that nobody else can
  * write it. Throws `state-dir-unsafe` otherwise; never loosens or tightens a directory we did not create.

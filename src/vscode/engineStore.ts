@@ -11,7 +11,7 @@ import * as vscode from 'vscode';
 import { loadConfig } from '../core/config';
 import type { ConfigProblem, LoadResult } from '../core/model';
 import { Supervisor, type EngineSnapshot, type StartOutcome } from '../core/supervisor/supervisor';
-import { defaultStateDir } from '../core/stateDir';
+import { defaultStateDir, stateDirFull, stateDirFullMessage } from '../core/stateDir';
 import { errorMessage } from '../core/errors';
 import { lockState } from '../core/hostLock';
 import { Registry } from '../core/registry';
@@ -214,7 +214,19 @@ export class EngineStore implements vscode.Disposable {
   async refresh(probe: boolean): Promise<void> {
     if (this.shuttingDown) return;
     this.readLock();
+    const full = stateDirFull(this.stateDir);
+    if (full !== this.full) {
+      this.full = full;
+      this.structureChanged.fire();
+    }
     await Promise.all([...this.supervisors].map(([f, sup]) => sup.refresh(probe).catch((e) => this.log.warn(`[${f.folder.name}] refresh failed: ${errorMessage(e)}`))));
+  }
+
+  private full = false;
+
+  /** "state directory full: ..." while its disk is full (the tree shows it; one statfs per refresh). */
+  stateDirFull(): string | undefined {
+    return this.full ? stateDirFullMessage(this.stateDir) : undefined;
   }
 
   /** One nvidia-smi answer (pid to MiB) for every folder's engines. */

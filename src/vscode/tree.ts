@@ -13,6 +13,7 @@ export type TreeNode =
   | { readonly kind: 'folder'; readonly folder: FolderEngines }
   | { readonly kind: 'engine'; readonly ref: EngineRef }
   | { readonly kind: 'trust' }
+  | { readonly kind: 'stateDirFull'; readonly message: string }
   | { readonly kind: 'problems'; readonly folder: FolderEngines };
 
 export function isEngineNode(n: unknown): n is { kind: 'engine'; ref: EngineRef } {
@@ -83,6 +84,8 @@ export class EnginesTree implements vscode.TreeDataProvider<TreeNode>, vscode.Di
       const configured = this.store.configured();
       const top: TreeNode[] = [];
       if (configured.length > 0 && !vscode.workspace.isTrusted) top.push({ kind: 'trust' });
+      const full = this.store.stateDirFull();
+      if (full) top.push({ kind: 'stateDirFull', message: full });
       if (configured.length === 1) return [...top, ...this.folderChildren(configured[0]!)];
       return [...top, ...configured.map((f) => this.folderNode(f))];
     }
@@ -111,6 +114,15 @@ export class EnginesTree implements vscode.TreeDataProvider<TreeNode>, vscode.Di
         item.tooltip = 'Engines are commands from this workspace. Engine Room starts them only in a trusted workspace. Click to manage Workspace Trust.';
         item.command = { command: 'workbench.trust.manage', title: 'Manage Workspace Trust' };
         item.contextValue = 'untrusted';
+        return item;
+      }
+      case 'stateDirFull': {
+        const item = new vscode.TreeItem('State directory full', vscode.TreeItemCollapsibleState.None);
+        item.id = 'engineRoom:stateDirFull';
+        item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+        item.description = 'stops still work; new starts fail';
+        item.tooltip = node.message;
+        item.contextValue = 'stateDirFull';
         return item;
       }
       case 'problems': {

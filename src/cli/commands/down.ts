@@ -1,6 +1,6 @@
 // `engine-room down`.
 import { isAlive } from '../../core/platform';
-import { UsageError, err, loadOrExit, makeSupervisor } from '../common';
+import { UsageError, err, loadOrExit, makeSupervisor, warnIfStateDirFull } from '../common';
 
 export async function run(names: string[], opts: { config?: string }): Promise<number> {
   const config = await loadOrExit(opts.config);
@@ -13,5 +13,6 @@ export async function run(names: string[], opts: { config?: string }): Promise<n
   for (const s of running) if (!survivors.includes(s)) err(`engine-room: stopped ${s.name} (pid ${s.pid})`);
   for (const s of survivors) err(`engine-room: ${s.name} (pid ${s.pid}) is still running after SIGKILL`);
   if (running.length === 0) err('engine-room: nothing was running.');
+  warnIfStateDirFull();
   return survivors.length > 0 ? 1 : 0;
 }

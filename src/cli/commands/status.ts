@@ -4,7 +4,7 @@ import { lockState } from '../../core/hostLock';
 import { externalLeases } from '../../core/externalLeases';
 import { defaultStateDir, ensureStateDir } from '../../core/stateDir';
 import { gpuMemoryByPid, isAlive } from '../../core/platform';
-import { engineJson, err, loadOrExit, makeSupervisor, out, portsText, printStatus, table } from '../common';
+import { engineJson, err, loadOrExit, makeSupervisor, out, portsText, printStatus, table, warnIfStateDirFull } from '../common';
 
 export async function run(opts: { config?: string; all?: boolean; json?: boolean }): Promise<number> {
   if (opts.all) {
@@ -46,6 +46,7 @@ export async function run(opts: { config?: string; all?: boolean; json?: boolean
       out(`\nPorts leased to other processes (engine-room lease, exec):\n${table(lrows)}`);
     }
     if (lock.holder) out(`\nStart lock held by ${lock.holder.owner.label} for ${lock.holder.names.join(', ')}; ${lock.queue.length} waiting.`);
+    warnIfStateDirFull();
     return 0;
   }
   const config = await loadOrExit(opts.config);
@@ -55,5 +56,6 @@ export async function run(opts: { config?: string; all?: boolean; json?: boolean
   const snaps = sup.snapshots();
   if (opts.json) out(JSON.stringify({ configFile: config.file, engines: snaps.map(engineJson) }, null, 2));
   else printStatus(snaps);
+  warnIfStateDirFull();
   return 0;
 }

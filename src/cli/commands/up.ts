@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import { readLastLines } from '../../core/logs';
 import { isRunning } from '../../shared/engineState';
 import { exitAfterFlush } from '../exit';
-import { UsageError, engineJson, err, loadOrExit, makeSupervisor, out, portsText, printStatus } from '../common';
+import { UsageError, engineJson, err, loadOrExit, makeSupervisor, out, portsText, printStatus, warnIfStateDirFull } from '../common';
 
 const COLORS = [36, 35, 33, 32, 34, 91, 96, 95, 93, 92];
 
@@ -67,6 +67,7 @@ export async function run(names: string[], opts: { config?: string; detach?: boo
       const lines = snap.lastLines ?? (fs.existsSync(snap.logFile) ? readLastLines(snap.logFile, 20) : []);
       if (lines.length > 0) err(`last log lines (${snap.logFile}):\n${lines.map((l) => `  ${l}`).join('\n')}`);
     }
+    if (failed.length > 0) warnIfStateDirFull();
     return failed.length === 0 ? 0 : 1;
   }
   // Foreground: keep supervising until interrupted, or until nothing of ours runs any more.

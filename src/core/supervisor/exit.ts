@@ -8,7 +8,11 @@ import { dropLease } from './leases';
 import type { Runtime } from './runtime';
 import { stopOwnTree } from './stop';
 
-const EADDRINUSE_RE = /EADDRINUSE|address already in use/i;
+/**
+ * Only a hint: Ray prints "Address already in use" for any GCS start failure. The evidence of a port
+ * conflict is another process holding one of the engine's leased ports once its own tree is gone.
+ */
+const ADDR_IN_USE_TEXT = /EADDRINUSE|address already in use/i;
 
 function blockPorts(block: readonly [number, number] | null): number[] {
   if (!block) return [];
@@ -31,7 +35,7 @@ export async function onExit(ctx: SupervisorContext, rt: Runtime, proc: EnginePr
   rt.follower?.close();
   const lines = rt.follower?.tail(20) ?? [];
   const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
-  appendLogNote(rt.logFile, `${rt.spec.name} ${how}`);
+  appendLogNote(rt.logFile, `${rt.spec.name} ${how}`, (m) => ctx.log('warn', m));
   await dropLease(ctx, rt).catch((e) => ctx.log('warn', `could not release the lease of ${rt.spec.name}: ${errorMessage(e)}`));
   if (rt.proc === proc) rt.proc = undefined;
   if (stopping || rt.run?.signal.aborted) {
@@ -39,17 +43,18 @@ export async function onExit(ctx: SupervisorContext, rt: Runtime, proc: EnginePr
     return;
   }
   if (rt.state === 'failed') return; // health timeout: already reported
-  const addrInUse = lines.some((l) => EADDRINUSE_RE.test(l));
-  let holders = '';
-  if (addrInUse) {
-    const leased = [...Object.values(rt.ports), ...blockPorts(rt.portBlock)];
-    for (const p of leased) rt.avoid.add(p);
-    // The engine's tree is gone: whoever holds one of its ports now is another program.
-    holders = [...portHoldersOf(leased)].map(([port, hs]) => `port ${port} is held by ${describeHolders(hs)}`).join('; ');
-  }
+  const leased = [...Object.values(rt.ports), ...blockPorts(rt.portBlock)];
+  // The engine's tree is gone: whoever holds one of its ports now is another program.
+  const held = exit.exitCode !== null && exit.exitCode !== 0 ? [...portHoldersOf(leased)] : [];
+  const addrInUse = held.length > 0;
+  if (addrInUse) for (const p of leased) rt.avoid.add(p);
+  const holders = held.map(([port, hs]) => `port ${port} is held by ${describeHolders(hs)}`).join('; ');
+  const hintOnly = !addrInUse && lines.some((l) => ADDR_IN_USE_TEXT.test(l));
   ctx.set(rt, {
     state: 'failed',
-    reason: `${how}${addrInUse ? ` (a port was already in use: EADDRINUSE${holders ? `; ${holders}` : ''})` : ''}`,
+    reason: addrInUse
+      ? `${how} (a port was already in use: EADDRINUSE; ${holders})`
+      : `${how}${hintOnly ? ' (its log says "address already in use", but no other program holds its ports: a failure of its own)' : ''}`,
     errorCode: addrInUse ? 'EADDRINUSE' : 'exited',
     exitCode: exit.exitCode,
     signal: exit.signal,

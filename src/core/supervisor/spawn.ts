@@ -12,13 +12,13 @@ import type { Runtime } from './runtime';
 export async function spawnEngine(ctx: SupervisorContext, rt: Runtime, port: number | undefined, block: [number, number] | undefined): Promise<EngineProcess> {
   const launch = rt.launch as Launch;
   const ports = [port !== undefined ? `port ${port}` : '', block ? `block ${block[0]}-${block[1]}` : ''].filter(Boolean).join(', ');
-  appendLogNote(rt.logFile, `starting ${rt.spec.name}: ${JSON.stringify(launch.command)} in ${launch.cwd}${ports ? ` (${ports})` : ''}`);
+  appendLogNote(rt.logFile, `starting ${rt.spec.name}: ${JSON.stringify(launch.command)} in ${launch.cwd}${ports ? ` (${ports})` : ''}`, (m) => ctx.log('warn', m));
   const from = fileSize(rt.logFile);
   let proc: EngineProcess;
   try {
     proc = await EngineProcess.spawn({ command: launch.command, shell: rt.spec.shell, cwd: launch.cwd, env: launch.env, logFile: rt.logFile });
   } catch (e) {
-    appendLogNote(rt.logFile, errorMessage(e));
+    appendLogNote(rt.logFile, errorMessage(e), (m) => ctx.log('warn', m));
     throw e;
   }
   rt.proc = proc;

@@ -29,12 +29,17 @@ export async function stopOne(ctx: SupervisorContext, rt: Runtime): Promise<void
     const lease = rt.external;
     const engine: EngineProcessRecord = rt.external.engine;
     ctx.set(rt, { state: 'stopping', reason: `stopping (started by ${lease.owner.label})` });
-    // Tell the owner that this exit is a stop, not a crash to report or restart.
-    await ctx.registry.update((data) => {
-      data.stops.push({ key: lease.key, enginePid: engine.pid, by: ctx.owner.label, at: hostClockMs() });
-    });
+    // Tell the owner that this exit is a stop, not a crash to report or restart. A stop never needs
+    // this write (a full disk): without it the owner reports an exit, and the lease of a dead engine is
+    // pruned by the next update that can write.
+    const unrecorded = (what: string) => (e: unknown) => ctx.log('warn', `${rt.spec.name}: ${what}: ${errorMessage(e)}`);
+    await ctx.registry
+      .update((data) => {
+        data.stops.push({ key: lease.key, enginePid: engine.pid, by: ctx.owner.label, at: hostClockMs() });
+      })
+      .catch(unrecorded('the stop was not recorded'));
     await stopTree(engine, rt.spec.stopSignal, rt.spec.stopTimeout).catch((e) => ctx.log('error', errorMessage(e)));
-    await dropForeignLease(ctx, lease);
+    await dropForeignLease(ctx, lease).catch(unrecorded('its lease was not released'));
     rt.external = undefined;
     rt.health = null;
     ctx.set(rt, { state: 'stopped', reason: 'stopped' });
