@@ -1,5 +1,5 @@
 // `engine-room status`.
-import { Registry, leaseIsLive } from '../../core/registry';
+import { Registry, liveLeaseEngines } from '../../core/registry';
 import { lockState } from '../../core/hostLock';
 import { defaultStateDir, ensureStateDir } from '../../core/stateDir';
 import { gpuMemoryByPid, isAlive } from '../../core/platform';
@@ -9,7 +9,10 @@ export async function run(opts: { config?: string; all?: boolean; json?: boolean
   if (opts.all) {
     const stateDir = ensureStateDir(defaultStateDir());
     const data = new Registry(stateDir, (m) => err(`engine-room: ${m}`)).read();
-    const leases = data.leases.filter(leaseIsLive);
+    // Also engines whose pid never reached the registry (their owner was killed): found by their marker.
+    const live = liveLeaseEngines(data.leases);
+    const leases = data.leases.filter((l) => live.has(l));
+    const pidOf = (l: (typeof leases)[number]) => live.get(l)?.pid ?? null;
     const lock = lockState(data);
     if (opts.json) {
       out(
@@ -18,8 +21,8 @@ export async function run(opts: { config?: string; all?: boolean; json?: boolean
             engines: leases.map((l) => ({
               name: l.name,
               configFile: l.configFile,
-              state: l.engine ? 'running' : 'starting',
-              pid: l.engine?.pid ?? null,
+              state: live.get(l) ? 'running' : 'starting',
+              pid: pidOf(l),
               ports: l.ports,
               portBlock: l.portBlock,
               health: null,
@@ -35,7 +38,7 @@ export async function run(opts: { config?: string; all?: boolean; json?: boolean
       return 0;
     }
     const rows = [['NAME', 'PID', 'PORTS', 'OWNER', 'CONFIG']];
-    for (const l of leases) rows.push([l.name, String(l.engine?.pid ?? '-'), portsText(l), `${l.owner.label}${isAlive(l.owner) ? '' : ' (exited)'}`, l.configFile]);
+    for (const l of leases) rows.push([l.name, String(pidOf(l) ?? '-'), portsText(l), `${l.owner.label}${isAlive(l.owner) ? '' : ' (exited)'}`, l.configFile]);
     out(leases.length > 0 ? table(rows) : 'No engines are running on this host.');
     if (lock.holder) out(`\nStart lock held by ${lock.holder.owner.label} for ${lock.holder.names.join(', ')}; ${lock.queue.length} waiting.`);
     return 0;

@@ -5,7 +5,8 @@
 import { EngineRoomError } from '../errors';
 import { isAlive } from '../platform';
 import { chooseBlock, choosePort } from '../ports';
-import { leasedPorts, type LeaseRecord, type RegistryData } from '../registry';
+import { newMarker } from '../processTree';
+import { leasedPorts, sameLease, type LeaseRecord, type RegistryData } from '../registry';
 import type { EngineProcess } from '../engineProcess';
 import type { SupervisorContext } from './context';
 import type { Runtime } from './runtime';
@@ -40,6 +41,8 @@ export async function leaseInside(ctx: SupervisorContext, rt: Runtime, data: Reg
     const block = rt.spec.portBlock ? await chooseBlock(rt.spec.portBlock, { ...choice, leased: exclude }) : undefined;
     // Expand now, so a variable that cannot be resolved fails before anything is leased or spawned.
     rt.launch = ctx.prepare(rt.spec, port, block, data);
+    // Known before the spawn: if we die before recording the pid, the marker still finds the engine.
+    rt.marker = newMarker();
     data.leases.push({
       key: rt.key,
       name: rt.spec.name,
@@ -54,6 +57,7 @@ export async function leaseInside(ctx: SupervisorContext, rt: Runtime, data: Reg
       probe: rt.spec.health.probe,
       leasedAt: Date.now(),
       spawnedAt: null,
+      marker: rt.marker,
     });
     rt.ports = port !== undefined ? { port } : {};
     rt.portBlock = block ?? null;
@@ -77,6 +81,14 @@ export async function recordSpawned(ctx: SupervisorContext, list: ReadonlyArray<
   });
 }
 
+/** Our engine's leader exited and left a daemon: the lease follows it (one write, daemons only). */
+export async function recordFollowed(ctx: SupervisorContext, rt: Runtime, proc: EngineProcess): Promise<void> {
+  await ctx.registry.update((data) => {
+    const lease = data.leases.find((l) => l.key === rt.key && l.owner.id === ctx.owner.id);
+    if (lease && lease.marker === rt.marker) lease.engine = proc.record;
+  });
+}
+
 /** Releases this supervisor's lease of the engine. */
 export async function dropLease(ctx: SupervisorContext, rt: Runtime): Promise<void> {
   await ctx.registry.update((data) => {
@@ -87,16 +99,19 @@ export async function dropLease(ctx: SupervisorContext, rt: Runtime): Promise<vo
 /** Releases another owner's lease of an engine that we stopped. */
 export async function dropForeignLease(ctx: SupervisorContext, lease: LeaseRecord): Promise<void> {
   await ctx.registry.update((data) => {
-    data.leases = data.leases.filter((l) => !(l.key === lease.key && l.engine?.pid === lease.engine?.pid));
+    data.leases = data.leases.filter((l) => !sameLease(l, lease));
   });
 }
 
 /** Takes an orphan's lease over; undefined when someone else adopted it in the meantime. */
 export function adoptLease(ctx: SupervisorContext, lease: LeaseRecord): Promise<LeaseRecord | undefined> {
   return ctx.registry.update((data) => {
-    const l = data.leases.find((x) => x.key === lease.key && x.engine?.pid === lease.engine?.pid);
+    const l = data.leases.find((x) => sameLease(x, lease));
     if (!l || !isOrphan(l)) return undefined;
     l.owner = ctx.owner;
+    // The engine as the caller found it: its owner may have died before recording the pid (then the
+    // marker found it), or its leader may have left a daemon.
+    l.engine = lease.engine ?? l.engine;
     return { ...l };
   });
 }

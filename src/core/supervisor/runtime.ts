@@ -24,6 +24,8 @@ export class Runtime {
   proc: EngineProcess | undefined;
   /** A lease of another owner (another window, the CLI, a detached start) that we watch. */
   external: LeaseRecord | undefined;
+  /** ENGINE_ROOM_START of the current start: leased before the spawn, in the engine's environment. */
+  marker: string | undefined;
   ports: Record<string, number> = {};
   portBlock: [number, number] | null = null;
   launch: Launch | undefined;

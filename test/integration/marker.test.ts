@@ -1,0 +1,171 @@
+/**
+ * Every engine is known from the moment before its spawn: a CLI killed between the spawn and the
+ * registry write of the pid leaves engines that `status --all` shows and `down` stops (found by the
+ * ENGINE_ROOM_START marker in their environment); an engine cannot escape a stop by forking into a new
+ * session. Real CLI processes, real engines, real SIGKILLs. Needs `npm run build` first.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { CLI, ENGINES, pidAlive, runCli, sleep, waitFor } from '../support/helpers';
+import { createWorkspace, type Workspace } from '../support/workspace';
+
+const node = process.execPath;
+const httpServer = path.join(ENGINES, 'http_server.cjs');
+
+/**
+ * The test's own view, independent of Engine Room's marker: every live process whose environment
+ * points at this workspace's state directory (the engines inherit it from the CLI), with its marker.
+ */
+export function processesOf(ws: Workspace): Array<{ pid: number; marker: string | undefined }> {
+  const out: Array<{ pid: number; marker: string | undefined }> = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    let env: string[];
+    try {
+      env = fs.readFileSync(`/proc/${name}/environ`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (!env.includes(`ENGINE_ROOM_STATE_DIR=${ws.stateDir}`) || !pidAlive(Number(name))) continue;
+    out.push({ pid: Number(name), marker: env.find((e) => e.startsWith('ENGINE_ROOM_START='))?.slice('ENGINE_ROOM_START='.length) });
+  }
+  return out;
+}
+
+function procState(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
+  }
+}
+
+interface AllJson {
+  engines: Array<{ name: string; state: string; pid: number | null; owner: { alive: boolean } }>;
+}
+
+async function statusAll(ws: Workspace): Promise<AllJson['engines']> {
+  const r = await runCli(['status', '--all', '--json'], { env: ws.env });
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as AllJson).engines;
+}
+
+/**
+ * `up --detach` that stops itself right after each batch's spawn (the test hook), let go on until
+ * `engines` engines run, then SIGKILLed there: the last batch's pids never reach the registry.
+ */
+async function upKilledAfterSpawn(ws: Workspace, engines = 1): Promise<void> {
+  const child = spawn(node, [CLI, 'up', '--detach', '--config', ws.configFile], {
+    env: { ...process.env, ...ws.env, ENGINE_ROOM_TEST_PAUSE_AFTER_SPAWN: '1' },
+    stdio: 'ignore',
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  for (;;) {
+    await waitFor(() => procState(child.pid!) === 'T', 'the CLI to stop itself after the spawn', 30000);
+    if (processesOf(ws).length >= engines) break;
+    child.kill('SIGCONT');
+    await waitFor(() => procState(child.pid!) !== 'T', 'the CLI to go on');
+  }
+  child.kill('SIGKILL');
+  await exited;
+}
+
+/** `down` stops the engines; afterwards no process of the workspace is left. */
+async function downLeavesNothing(ws: Workspace): Promise<string> {
+  const r = await runCli(['down', '--config', ws.configFile], { env: ws.env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(processesOf(ws), [], `down left processes running (down said: ${r.stderr})`);
+  return r.stderr;
+}
+
+function cleanupProcesses(ws: Workspace): void {
+  ws.onCleanup(() => {
+    for (const p of processesOf(ws)) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  });
+}
+
+function httpEngine(name: string, startLock: string) {
+  return { name, command: [node, httpServer, '--port', '${port}', '--name', name], port: 'auto', health: { http: '/health' }, startLock };
+}
+
+test('(integration) a CLI killed after the spawn, before the pid is recorded: `status --all` shows the engine, `down` stops it', async (t) => {
+  const ws = await createWorkspace(t, { engines: [httpEngine('solo', 'untilHealthy')] });
+  cleanupProcesses(ws);
+  await upKilledAfterSpawn(ws);
+  const engines = processesOf(ws);
+  assert.equal(engines.length, 1, 'the engine runs on without its owner');
+  const registry = JSON.parse(fs.readFileSync(path.join(ws.stateDir, 'registry.json'), 'utf8')) as { leases: Array<{ engine: unknown; marker: string }> };
+  assert.equal(registry.leases[0]?.engine, null, 'the kill came before the pid was recorded');
+  assert.equal(registry.leases[0]?.marker, engines[0]?.marker, "the lease's marker is in the engine's environment");
+  const listed = await statusAll(ws);
+  assert.deepEqual(listed.map((e) => [e.name, e.state, e.pid, e.owner.alive]), [['solo', 'running', engines[0]!.pid, false]]);
+  await downLeavesNothing(ws);
+  assert.deepEqual(await statusAll(ws), []);
+});
+
+test('(integration) a CLI killed after spawning a leaseOnly batch: every engine of it is shown and stopped', async (t) => {
+  const ws = await createWorkspace(t, { engines: [0, 1, 2, 3].map((i) => httpEngine(`batch-${i}`, 'leaseOnly')) });
+  cleanupProcesses(ws);
+  await upKilledAfterSpawn(ws, 4);
+  const engines = processesOf(ws);
+  assert.equal(engines.length, 4);
+  const registry = JSON.parse(fs.readFileSync(path.join(ws.stateDir, 'registry.json'), 'utf8')) as { leases: Array<{ engine: unknown }> };
+  assert.ok(registry.leases.some((l) => l.engine === null), 'the last batch was killed before its pids were recorded');
+  assert.equal(new Set(engines.map((e) => e.marker)).size, 4, 'one marker per start');
+  const listed = await statusAll(ws);
+  assert.deepEqual(listed.map((e) => e.name).sort(), ['batch-0', 'batch-1', 'batch-2', 'batch-3']);
+  assert.deepEqual(listed.map((e) => e.pid).sort(), engines.map((e) => e.pid).sort());
+  await downLeavesNothing(ws);
+});
+
+test('(integration) 30 kills of `up --detach` at random moments: what runs is shown, `down` leaves nothing', async (t) => {
+  const ws = await createWorkspace(t, { engines: [httpEngine('first', 'untilHealthy'), ...[0, 1, 2].map((i) => httpEngine(`lease-${i}`, 'leaseOnly'))] });
+  cleanupProcesses(ws);
+  let leftRunning = 0;
+  for (let round = 0; round < 30; round++) {
+    const child = spawn(node, [CLI, 'up', '--detach', '--config', ws.configFile], { env: { ...process.env, ...ws.env }, stdio: 'ignore' });
+    const exited = new Promise((r) => child.once('exit', r));
+    await sleep(5 + Math.random() * 1000);
+    child.kill('SIGKILL');
+    await exited;
+    // Let an engine forked at the moment of the kill finish its exec (its environment is set then).
+    await sleep(50);
+    const running = processesOf(ws);
+    const listed = await statusAll(ws);
+    const pids = new Set(listed.map((e) => e.pid));
+    for (const p of running) assert.ok(pids.has(p.pid), `round ${round}: engine pid ${p.pid} is not shown by status --all (${JSON.stringify(listed)})`);
+    leftRunning += running.length;
+    await downLeavesNothing(ws);
+  }
+  t.diagnostic(`engines left running by a killed CLI, over 30 rounds: ${leftRunning}`);
+});
+
+test('(integration) an engine that forks a setsid grandchild in its SIGTERM handler: after `down` nothing is left', async (t) => {
+  const ws = await createWorkspace(t, {
+    engines: [{ name: 'escaper', command: [node, path.join(ENGINES, 'escaper.cjs'), '--port', '${port}'], port: 'auto', health: { tcp: true } }],
+  });
+  cleanupProcesses(ws);
+  const up = await runCli(['up', '--detach', '--config', ws.configFile], { env: ws.env });
+  assert.equal(up.code, 0, up.stderr);
+  await downLeavesNothing(ws);
+  const log = fs.readFileSync((await statusOf(ws)).logFile, 'utf8');
+  const m = /forked grandchild (\d+) in its own session/.exec(log);
+  assert.ok(m, `the engine forked its grandchild:\n${log}`);
+  assert.equal(pidAlive(Number(m[1])), false, 'the grandchild was stopped too');
+});
+
+async function statusOf(ws: Workspace): Promise<{ logFile: string; state: string; pid: number | null }> {
+  const r = await runCli(['status', '--json', '--config', ws.configFile], { env: ws.env });
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { engines: Array<{ logFile: string; state: string; pid: number | null }> }).engines[0]!;
+}
