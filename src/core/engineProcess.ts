@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import { EngineRoomError, errorMessage } from './errors';
 import { descendants, isAlive, processRow, processStartTime, userShell } from './platform';
-import { MARKER_VARIABLE, markedProcesses, markedRoots, type EngineProcessRecord } from './processTree';
+import { MARKER_VARIABLE, markedProcesses, markedRoots, pidFileProcess, type EngineProcessRecord } from './processTree';
 import type { MarkedProcess, ProcessIdentity } from './platform';
 
 export interface SpawnRequest {
@@ -47,6 +47,9 @@ export class EngineProcess {
   private readonly seen = new Map<number, string>();
 
   private wakeFollower: (() => void) | undefined;
+  /** The leader exited 0 and we do not know yet whether it left a daemon. */
+  settling = false;
+  private followed = false;
 
   private constructor(
     private rec: EngineProcessRecord,
@@ -58,6 +61,9 @@ export class EngineProcess {
 
   /** The leader and its group: the spawned process, or the daemon it left. */
   get record(): EngineProcessRecord {
+    // A daemon may call setsid() after we found it: its group is the one it has now.
+    const now = this.followed ? processRow(this.rec.pid) : undefined;
+    if (now && now.startTime === this.rec.startTime && now.pgid !== this.rec.pgid) this.rec = { ...this.rec, pgid: now.pgid };
     return this.rec;
   }
 
@@ -140,16 +146,19 @@ export class EngineProcess {
    */
   private async follow(req: SpawnRequest, marker: string, info: ExitInfo): Promise<ExitInfo> {
     const since = this.rec.startTime;
+    this.settling = true;
     let fromFile: MarkedProcess | undefined;
     const look = async (waitMs: number) => {
-      fromFile = req.pidFile ? await pidFileProcess(req.pidFile, since, waitMs) : undefined;
+      fromFile = req.pidFile ? await waitForPidFile(req.pidFile, since, waitMs) : undefined;
       const marked = markedProcesses([marker]).get(marker) ?? [];
       return fromFile ? [fromFile, ...marked.filter((p) => p.pid !== fromFile?.pid)] : marked;
     };
     // A daemon writes its pid file after it forked, maybe after its parent exited: wait a little for it.
     let procs = await look(PID_FILE_WAIT);
+    this.settling = false;
     if (procs.length === 0) return info;
     this.rec = leaderOf(procs, fromFile);
+    this.followed = true;
     req.onDaemon?.(this);
     for (let delay = 50; ; delay = Math.min(delay * 2, DAEMON_POLL_MAX)) {
       await new Promise<void>((resolve) => {
@@ -171,24 +180,11 @@ export class EngineProcess {
 /** How long a leader that exited 0 waits for its daemon's pid file (engines with `pidFile` only). */
 const PID_FILE_WAIT = 3000;
 
-/** The live process named by a pid file, if it started no earlier than `since` (not a stale file). */
-async function pidFileProcess(file: string, since: string, waitMs: number): Promise<MarkedProcess | undefined> {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    const pid = readPidFile(file);
-    const p = pid !== undefined ? processRow(pid) : undefined;
-    if (p && !(/^\d+$/.test(since) && /^\d+$/.test(p.startTime) && Number(p.startTime) < Number(since))) return p;
-    if (Date.now() >= deadline) return undefined;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function readPidFile(file: string): number | undefined {
-  try {
-    const pid = Number(fs.readFileSync(file, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
+/** The pid file's process (see pidFileProcess), waiting up to `waitMs` for it. */
+async function waitForPidFile(file: string, since: string, waitMs: number): Promise<MarkedProcess | undefined> {
+  for (const deadline = Date.now() + waitMs; ; await new Promise((r) => setTimeout(r, 50))) {
+    const p = pidFileProcess(file, since);
+    if (p || Date.now() >= deadline) return p;
   }
 }
 

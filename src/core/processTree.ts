@@ -8,6 +8,7 @@
  * never reached the registry. Only a process that clears its environment escapes it.
  */
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
 import { EngineRoomError } from './errors';
 import {
   commandLine,
@@ -15,6 +16,7 @@ import {
   groupMembers,
   isAlive,
   processesWithEnv,
+  processRow,
   processStartTime,
   signalGroup,
   signalProcess,
@@ -54,16 +56,38 @@ export function recordOfMarked(procs: readonly MarkedProcess[]): EngineProcessRe
   return root ? { pid: root.pid, pgid: root.pgid, startTime: root.startTime } : undefined;
 }
 
+/**
+ * The live process named by a daemon's pid file, if it started no earlier than `since` (the start time
+ * of the engine's leader): a stale file naming a reused pid is not taken for the engine.
+ */
+export function pidFileProcess(file: string, since: string): MarkedProcess | undefined {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(file, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  const p = Number.isInteger(pid) && pid > 0 ? processRow(pid) : undefined;
+  if (!p || !/^\d+$/.test(since) || !/^\d+$/.test(p.startTime)) return undefined;
+  return Number(p.startTime) >= Number(since) ? p : undefined;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
 /**
- * True while the engine's process tree lives: its leader (same pid and start time), or members of its
- * process group when the leader's pid is not taken by another process (a reused pid leads a new group
+ * True while the engine's process tree lives: its leader (same pid and start time; a daemon may have
+ * left the recorded group since), or members of its process group when the leader's pid is not taken
+ * by another process (a reused pid leads a new group
  * with the same number, which must never be taken for ours, let alone signalled).
  */
 export function engineIsLive(e: EngineProcessRecord): boolean {
+  return e.startTime !== '' && (isAlive(e) || groupIsOurs(e));
+}
+
+/** The recorded process group still is the engine's (see engineIsLive): safe to list and signal. */
+function groupIsOurs(e: EngineProcessRecord): boolean {
   if (e.startTime === '') return false;
   const leaderStart = processStartTime(e.pgid);
   if (leaderStart !== undefined) return e.pgid === e.pid && leaderStart === e.startTime;
@@ -106,7 +130,7 @@ export interface StopReport {
 export async function stopTree(target: StopTarget, opts: StopOptions): Promise<StopReport> {
   const { record: rec, marker } = target;
   const report: StopReport = { killed: [] };
-  const groupLive = () => rec !== null && engineIsLive(rec);
+  const groupLive = () => rec !== null && groupIsOurs(rec);
   // Collect descendants first: once the leader dies its children are reparented and lost to a tree walk.
   const leaderAlive = rec !== null && isAlive(rec);
   const strays = new Set([...(leaderAlive ? descendants(rec.pid) : []), ...(target.known ?? []).filter(isAlive).map((k) => k.pid)]);

@@ -12,7 +12,7 @@ import type { HealthProbe } from './model';
 import { writeFileAtomic } from './atomicFile';
 import { EngineRoomError, errorMessage } from './errors';
 import { hostClockMs, isAlive, type ProcessIdentity } from './platform';
-import { engineIsLive, markedProcesses, recordOfMarked, type EngineProcessRecord } from './processTree';
+import { engineIsLive, markedProcesses, pidFileProcess, recordOfMarked, type EngineProcessRecord } from './processTree';
 
 export interface OwnerRecord extends ProcessIdentity {
   /** Distinguishes several supervisors in one process (a VS Code window with several folders). */
@@ -44,6 +44,8 @@ export interface LeaseRecord {
    * the spawn: its processes are found by it even if `engine` was never recorded (older files: absent).
    */
   marker?: string;
+  /** The expanded `pidFile` of a daemonizing engine: its daemon is found by it too. */
+  pidFile?: string;
 }
 
 export interface SlotRecord {
@@ -135,7 +137,9 @@ export function liveLeaseEngines(leases: readonly LeaseRecord[]): Map<LeaseRecor
   if (unsure.length === 0) return out;
   const marked = markedProcesses(unsure.map((l) => l.marker));
   for (const l of unsure) {
-    const engine = recordOfMarked(marked.get(l.marker!) ?? []);
+    // A daemon that overwrote its environment (its process title) is found by its pid file.
+    const fromFile = l.pidFile && l.engine ? pidFileProcess(l.pidFile, l.engine.startTime) : undefined;
+    const engine = recordOfMarked(fromFile ? [fromFile] : (marked.get(l.marker!) ?? []));
     if (engine) out.set(l, engine);
   }
   return out;

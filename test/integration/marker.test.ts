@@ -10,30 +10,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { CLI, ENGINES, pidAlive, runCli, sleep, waitFor } from '../support/helpers';
+import { downLeavesNothing, killLeftovers, processesOf } from '../support/processes';
 import { createWorkspace, type Workspace } from '../support/workspace';
 
 const node = process.execPath;
 const httpServer = path.join(ENGINES, 'http_server.cjs');
-
-/**
- * The test's own view, independent of Engine Room's marker: every live process whose environment
- * points at this workspace's state directory (the engines inherit it from the CLI), with its marker.
- */
-export function processesOf(ws: Workspace): Array<{ pid: number; marker: string | undefined }> {
-  const out: Array<{ pid: number; marker: string | undefined }> = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    let env: string[];
-    try {
-      env = fs.readFileSync(`/proc/${name}/environ`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    if (!env.includes(`ENGINE_ROOM_STATE_DIR=${ws.stateDir}`) || !pidAlive(Number(name))) continue;
-    out.push({ pid: Number(name), marker: env.find((e) => e.startsWith('ENGINE_ROOM_START='))?.slice('ENGINE_ROOM_START='.length) });
-  }
-  return out;
-}
 
 function procState(pid: number): string | undefined {
   try {
@@ -74,33 +55,13 @@ async function upKilledAfterSpawn(ws: Workspace, engines = 1): Promise<void> {
   await exited;
 }
 
-/** `down` stops the engines; afterwards no process of the workspace is left. */
-async function downLeavesNothing(ws: Workspace): Promise<string> {
-  const r = await runCli(['down', '--config', ws.configFile], { env: ws.env });
-  assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(processesOf(ws), [], `down left processes running (down said: ${r.stderr})`);
-  return r.stderr;
-}
-
-function cleanupProcesses(ws: Workspace): void {
-  ws.onCleanup(() => {
-    for (const p of processesOf(ws)) {
-      try {
-        process.kill(p.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  });
-}
-
 function httpEngine(name: string, startLock: string) {
   return { name, command: [node, httpServer, '--port', '${port}', '--name', name], port: 'auto', health: { http: '/health' }, startLock };
 }
 
 test('(integration) a CLI killed after the spawn, before the pid is recorded: `status --all` shows the engine, `down` stops it', async (t) => {
   const ws = await createWorkspace(t, { engines: [httpEngine('solo', 'untilHealthy')] });
-  cleanupProcesses(ws);
+  killLeftovers(ws);
   await upKilledAfterSpawn(ws);
   const engines = processesOf(ws);
   assert.equal(engines.length, 1, 'the engine runs on without its owner');
@@ -115,7 +76,7 @@ test('(integration) a CLI killed after the spawn, before the pid is recorded: `s
 
 test('(integration) a CLI killed after spawning a leaseOnly batch: every engine of it is shown and stopped', async (t) => {
   const ws = await createWorkspace(t, { engines: [0, 1, 2, 3].map((i) => httpEngine(`batch-${i}`, 'leaseOnly')) });
-  cleanupProcesses(ws);
+  killLeftovers(ws);
   await upKilledAfterSpawn(ws, 4);
   const engines = processesOf(ws);
   assert.equal(engines.length, 4);
@@ -130,7 +91,7 @@ test('(integration) a CLI killed after spawning a leaseOnly batch: every engine 
 
 test('(integration) 30 kills of `up --detach` at random moments: what runs is shown, `down` leaves nothing', async (t) => {
   const ws = await createWorkspace(t, { engines: [httpEngine('first', 'untilHealthy'), ...[0, 1, 2].map((i) => httpEngine(`lease-${i}`, 'leaseOnly'))] });
-  cleanupProcesses(ws);
+  killLeftovers(ws);
   let leftRunning = 0;
   for (let round = 0; round < 30; round++) {
     const child = spawn(node, [CLI, 'up', '--detach', '--config', ws.configFile], { env: { ...process.env, ...ws.env }, stdio: 'ignore' });
@@ -154,7 +115,7 @@ test('(integration) an engine that forks a setsid grandchild in its SIGTERM hand
   const ws = await createWorkspace(t, {
     engines: [{ name: 'escaper', command: [node, path.join(ENGINES, 'escaper.cjs'), '--port', '${port}'], port: 'auto', health: { tcp: true } }],
   });
-  cleanupProcesses(ws);
+  killLeftovers(ws);
   const up = await runCli(['up', '--detach', '--config', ws.configFile], { env: ws.env });
   assert.equal(up.code, 0, up.stderr);
   await downLeavesNothing(ws);

@@ -58,6 +58,7 @@ export async function leaseInside(ctx: SupervisorContext, rt: Runtime, data: Reg
       leasedAt: Date.now(),
       spawnedAt: null,
       marker: rt.marker,
+      ...(rt.launch.pidFile !== undefined ? { pidFile: rt.launch.pidFile } : {}),
     });
     rt.ports = port !== undefined ? { port } : {};
     rt.portBlock = block ?? null;
@@ -116,10 +117,18 @@ export function adoptLease(ctx: SupervisorContext, lease: LeaseRecord): Promise<
   });
 }
 
-/** Marks our leases of these engines as left running on purpose, so no one takes them for orphans. */
-export async function markDetached(ctx: SupervisorContext, keys: readonly string[]): Promise<void> {
-  if (keys.length === 0) return;
+/**
+ * Marks our leases of these engines as left running on purpose, so no one takes them for orphans; an
+ * engine of ours is recorded as it runs now (a daemon it left, rather than its exited leader).
+ */
+export async function markDetached(ctx: SupervisorContext, rts: readonly Runtime[]): Promise<void> {
+  if (rts.length === 0) return;
   await ctx.registry.update((data) => {
-    for (const l of data.leases) if (keys.includes(l.key) && l.owner.id === ctx.owner.id) l.detached = true;
+    for (const l of data.leases) {
+      const rt = rts.find((r) => r.key === l.key);
+      if (!rt || l.owner.id !== ctx.owner.id) continue;
+      l.detached = true;
+      if (rt.proc && rt.marker === l.marker) l.engine = rt.proc.record;
+    }
   });
 }

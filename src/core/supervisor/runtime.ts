@@ -44,6 +44,8 @@ export class Runtime {
   run: AbortController | undefined;
   /** The promise of the current start (deduplicates concurrent start requests). */
   starting: Promise<StartOutcome> | undefined;
+  /** A registry write about the current process under way (the daemon it left); never rejects. */
+  recording: Promise<void> | undefined;
   /** Resolves when the current process's tree is gone and its lease released. */
   gone: Promise<void> | undefined;
   /** Ports that failed with EADDRINUSE in this start: avoid them on retry. */

@@ -52,7 +52,7 @@ function followDaemon(ctx: SupervisorContext, rt: Runtime, proc: EngineProcess):
   if (rt.state === 'stopping' || rt.proc !== proc) return;
   appendLogNote(rt.logFile, `${rt.spec.name}: its main process exited 0 and left pid ${proc.pid} running: following it as a daemon`);
   ctx.emit(rt);
-  void recordFollowed(ctx, rt, proc).catch((e) => ctx.log('warn', `could not record the daemon of ${rt.spec.name}: ${errorMessage(e)}`));
+  rt.recording = recordFollowed(ctx, rt, proc).catch((e) => ctx.log('warn', `could not record the daemon of ${rt.spec.name}: ${errorMessage(e)}`));
 }
 
 /** Starts the reaper once, with the first engine this supervisor spawns (if asked for). */
