@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { cliStatus, pidAlive, runCli } from '../support/helpers';
-import { killLeftovers, processesByCommand } from '../support/processes';
+import { ENGINES, cliStatus, pidAlive, runCli } from '../support/helpers';
+import { downLeavesNothing, killLeftovers, processesByCommand, processesOf } from '../support/processes';
 import { createWorkspace } from '../support/workspace';
 
 function ping(port: number): Promise<string> {
@@ -62,4 +62,21 @@ test('(integration) redis-server --daemonize yes: healthy, shown running with th
   await assert.rejects(ping(port), /ECONNREFUSED/);
   const [after] = await cliStatus(ws.configFile, ws.env);
   assert.equal(after?.state, 'stopped');
+});
+
+test('(integration) a daemon that keeps its environment is followed by the marker alone: running, healthy, stopped with its worker', async (t) => {
+  const ws = await createWorkspace(t, {
+    engines: [{ name: 'daemon', command: [process.execPath, path.join(ENGINES, 'daemonizer.cjs'), '--port', '${port}'], port: 'auto', health: { tcp: true, interval: '200ms' } }],
+  });
+  killLeftovers(ws);
+  const up = await runCli(['up', '--detach', '--config', ws.configFile], { env: ws.env });
+  assert.equal(up.code, 0, up.stderr);
+  const running = processesOf(ws);
+  assert.equal(running.length, 2, 'the daemon and its worker run; the main process exited');
+  const [seen] = await cliStatus(ws.configFile, ws.env);
+  assert.equal(seen?.state, 'healthy', JSON.stringify(seen));
+  const log = fs.readFileSync(seen.logFile, 'utf8');
+  const daemonPid = Number(/daemon (\d+) listening/.exec(log)?.[1]);
+  assert.equal(seen.pid, daemonPid, "the daemon is shown as the engine's process");
+  await downLeavesNothing(ws);
 });
