@@ -9,9 +9,10 @@
 import * as fs from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import { EngineRoomError, errorMessage } from './errors';
-import { descendants, isAlive, processRow, processStartTime, userShell } from './platform';
+import { descendants, isAlive, processStartTime, userShell } from './platform';
+import { processRow, type MarkedProcess } from './processEnv';
 import { MARKER_VARIABLE, markedProcesses, markedRoots, pidFileProcess, type EngineProcessRecord } from './processTree';
-import type { MarkedProcess, ProcessIdentity } from './platform';
+import type { ProcessIdentity } from './platform';
 
 export interface SpawnRequest {
   readonly command: readonly string[];

@@ -15,14 +15,12 @@ import {
   descendants,
   groupMembers,
   isAlive,
-  processesWithEnv,
-  processRow,
   processStartTime,
   signalGroup,
   signalProcess,
-  type MarkedProcess,
   type ProcessIdentity,
 } from './platform';
+import { processesWithEnv, processRow, type MarkedProcess } from './processEnv';
 
 /** An engine's process tree as the registry records it: its leader, and the process group it leads. */
 export interface EngineProcessRecord extends ProcessIdentity {
