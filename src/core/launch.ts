@@ -17,6 +17,8 @@ export interface Launch {
   readonly httpTarget?: string;
   /** Expanded `health.command`. */
   readonly healthCommand?: string[];
+  /** Expanded `pidFile`, absolute. */
+  readonly pidFile?: string;
 }
 
 export interface LaunchInput {
@@ -66,5 +68,6 @@ export function prepareLaunch(input: LaunchInput): Launch {
     env,
     httpTarget: probe.kind === 'http' ? x(probe.path) : undefined,
     healthCommand: probe.kind === 'command' ? probe.command.map(x) : undefined,
+    ...(spec.pidFile !== undefined ? { pidFile: path.resolve(cwd, x(spec.pidFile)) } : {}),
   };
 }

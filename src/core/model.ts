@@ -84,6 +84,10 @@ export interface EngineSpec {
   readonly restart: RestartPolicy;
   readonly stopSignal: NodeJS.Signals;
   readonly stopTimeout: number;
+  /** `group`: the stop signal goes to the whole tree at once; `leader`: to the main process first, the rest later. */
+  readonly stopSignalTo: 'group' | 'leader';
+  /** A daemonizing engine's pid file (unexpanded; relative to its cwd): the daemon it names is the engine. */
+  readonly pidFile?: string;
   readonly startLock: StartLockMode;
   /** The preset the engine was written with (`vllm`, `sglang`, ...); its defaults are already applied. */
   readonly preset?: string;

@@ -15,7 +15,7 @@ export interface ProcessIdentity {
   readonly startTime: string;
 }
 
-interface ProcStat {
+export interface ProcStat {
   readonly pid: number;
   readonly ppid: number;
   readonly pgid: number;
@@ -23,7 +23,7 @@ interface ProcStat {
   readonly startTime: string;
 }
 
-function readProcStat(pid: number): ProcStat | undefined {
+export function readProcStat(pid: number): ProcStat | undefined {
   let text: string;
   try {
     text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');

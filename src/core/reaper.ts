@@ -9,7 +9,7 @@
  */
 import { isAlive } from './platform';
 import { stopTree } from './processTree';
-import { Registry } from './registry';
+import { Registry, sameLease } from './registry';
 import { ensureStateDir } from './stateDir';
 
 export interface ReaperArgs {
@@ -36,11 +36,12 @@ export async function runReaper(a: ReaperArgs): Promise<number> {
   const registry = new Registry(a.stateDir);
   const owner = { pid: a.ownerPid, startTime: a.ownerStartTime };
   while (isAlive(owner)) await new Promise((r) => setTimeout(r, a.pollMs ?? 250));
-  const left = registry.read().leases.filter((l) => l.owner.id === a.ownerId && !l.detached && l.engine);
-  await Promise.all(left.map((l) => stopTree(l.engine!, 'SIGTERM', 10_000).catch(() => {})));
+  // Also the engines whose pid the owner never recorded: their marker finds them.
+  const left = registry.read().leases.filter((l) => l.owner.id === a.ownerId && !l.detached && (l.engine || l.marker));
+  await Promise.all(left.map((l) => stopTree({ record: l.engine, marker: l.marker }, { signal: 'SIGTERM', timeoutMs: 10_000 }).catch(() => {})));
   if (left.length > 0) {
     await registry.update((data) => {
-      data.leases = data.leases.filter((l) => !left.some((x) => x.key === l.key && x.engine?.pid === l.engine?.pid));
+      data.leases = data.leases.filter((l) => !left.some((x) => sameLease(x, l)));
     });
   }
   return left.length;

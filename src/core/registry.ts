@@ -13,7 +13,7 @@ import { lockDir, type HeldDirLock } from './dirLock';
 import { EngineRoomError, errorMessage, isDiskFull } from './errors';
 import { stateDirFullMessage } from './stateDir';
 import { hostClockMs, isAlive, type ProcessIdentity } from './platform';
-import { engineIsLive, type EngineProcessRecord } from './processTree';
+import { engineIsLive, markedProcesses, pidFileProcess, recordOfMarked, type EngineProcessRecord } from './processTree';
 
 export interface OwnerRecord extends ProcessIdentity {
   /** Distinguishes several supervisors in one process (a VS Code window with several folders). */
@@ -40,6 +40,13 @@ export interface LeaseRecord {
   spawnedAt: number | null;
   /** Left running on purpose by its owner (`up --detach`, a window set not to stop engines on close). */
   detached?: boolean;
+  /**
+   * The value of ENGINE_ROOM_START in the engine's environment, unique to this start and written before
+   * the spawn: its processes are found by it even if `engine` was never recorded (older files: absent).
+   */
+  marker?: string;
+  /** The expanded `pidFile` of a daemonizing engine: its daemon is found by it too. */
+  pidFile?: string;
 }
 
 export interface SlotRecord {
@@ -112,9 +119,49 @@ export function leaseKey(configFile: string, name: string): string {
   return `${configFile}#${name}`;
 }
 
-/** A lease is live while its engine's tree lives, or, before the spawn, while its owner lives. */
+/** The same start of the same engine: by marker where both have one, else by the engine's pid. */
+export function sameLease(a: LeaseRecord, b: LeaseRecord): boolean {
+  if (a.key !== b.key) return false;
+  return a.marker && b.marker ? a.marker === b.marker : a.engine?.pid === b.engine?.pid;
+}
+
+/**
+ * A lease is live while its engine's tree lives, or, before the spawn, while its owner lives; failing
+ * both, while a process carries its marker (an owner killed before it recorded the pid, a daemon whose
+ * leader exited, a worker that outlived a crash).
+ */
 export function leaseIsLive(l: LeaseRecord): boolean {
-  return l.engine ? engineIsLive(l.engine) : isAlive(l.owner);
+  return liveLeases([l]).length === 1;
+}
+
+/** The live leases of `leases` (see leaseIsLive), in their order. */
+export function liveLeases(leases: readonly LeaseRecord[]): LeaseRecord[] {
+  const live = liveLeaseEngines(leases);
+  return leases.filter((l) => live.has(l));
+}
+
+/**
+ * The live leases, each with the engine it runs as: the recorded one while it lives; else, when a
+ * process carries the lease's marker, a record of the first such process (its owner died before
+ * recording the pid, or its leader exited and left a daemon or workers); null for a lease whose owner
+ * lives and has not recorded the pid yet (starting). One pass over the processes for all markers.
+ */
+export function liveLeaseEngines(leases: readonly LeaseRecord[]): Map<LeaseRecord, EngineProcessRecord | null> {
+  const out = new Map<LeaseRecord, EngineProcessRecord | null>();
+  const unsure: LeaseRecord[] = [];
+  for (const l of leases) {
+    if (l.engine ? engineIsLive(l.engine) : isAlive(l.owner)) out.set(l, l.engine);
+    else if (l.marker) unsure.push(l);
+  }
+  if (unsure.length === 0) return out;
+  const marked = markedProcesses(unsure.map((l) => l.marker));
+  for (const l of unsure) {
+    // A daemon that overwrote its environment (its process title) is found by its pid file.
+    const fromFile = l.pidFile && l.engine ? pidFileProcess(l.pidFile, l.engine.startTime) : undefined;
+    const engine = recordOfMarked(fromFile ? [fromFile] : (marked.get(l.marker!) ?? []));
+    if (engine) out.set(l, engine);
+  }
+  return out;
 }
 
 export function slotIsLive(s: SlotRecord, now = hostClockMs()): boolean {
@@ -280,7 +327,7 @@ export class Registry {
 
 /** Drops leases, the slot and waiters of processes that are gone. */
 export function prune(data: RegistryData, now = hostClockMs()): void {
-  data.leases = data.leases.filter(leaseIsLive);
+  data.leases = liveLeases(data.leases);
   if (data.slot && !slotIsLive(data.slot, now)) {
     data.slot = null;
     data.slotFreeSince = now;

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { writeFileAtomic } from '../core/atomicFile';
 import { endpointVariables, formatDotenv } from '../core/endpoints';
-import type { EngineStore, FolderEngines } from './engineStore';
+import type { EngineStore } from './engineStore';
+import type { FolderEngines } from './engineRefs';
 import { browsableHost } from '../shared/url';
 import { debounce } from '../shared/debounce';
 

@@ -4,7 +4,8 @@
  */
 import * as vscode from 'vscode';
 import type { EngineSnapshot } from '../core/supervisor/supervisor';
-import { configDisplayPath, type EngineRef, type EngineStore, type FolderEngines } from './engineStore';
+import { type EngineStore } from './engineStore';
+import { configDisplayPath, type EngineRef, type FolderEngines } from './engineRefs';
 import { stateIcon } from './present';
 import { contextValue, portsText, stateLabel } from '../shared/viewModel';
 import { formatDuration, formatGiB } from '../shared/format';

@@ -93,6 +93,7 @@ describe('parseConfig: good configs', () => {
       restart: { policy: 'no', limit: 5, backoff: 1000, maxBackoff: 30000 },
       stopSignal: 'SIGTERM',
       stopTimeout: 10000,
+      stopSignalTo: 'group',
       startLock: 'untilHealthy',
       range: rangeOf(text, '{ "name": "web", "command": ["python3", "-m", "http.server"] }'),
     };
@@ -120,7 +121,7 @@ describe('parseConfig: good configs', () => {
       "stopTimeout": "30s",
       "dependsOn": ["cache", "db", "cache"],
       "restart": { "policy": "on-failure", "limit": 0, "backoff": "500ms" },
-      "stopSignal": "SIGINT",
+      "stopSignal": "SIGINT", "stopSignalTo": "leader", "pidFile": "run/api-\${port}.pid",
       "startLock": "untilListening",
     },
     { "name": "cache", "shell": true, "command": "redis-server --port \${port}", "port": 6379, "restart": "on-failure" },
@@ -157,6 +158,8 @@ describe('parseConfig: good configs', () => {
       restart: { policy: 'on-failure', limit: 0, backoff: 500, maxBackoff: 30000 },
       stopSignal: 'SIGINT',
       stopTimeout: 30000,
+      stopSignalTo: 'leader',
+      pidFile: 'run/api-${port}.pid',
       startLock: 'untilListening',
     });
     assert.equal(api?.range.line, 6);
@@ -575,6 +578,7 @@ describe('schema/engines.schema.json', () => {
     assert.equal(defaultOf('startTimeout'), ENGINE_DEFAULTS.startTimeout);
     assert.equal(defaultOf('stopTimeout'), ENGINE_DEFAULTS.stopTimeout);
     assert.equal(defaultOf('stopSignal'), ENGINE_DEFAULTS.stopSignal);
+    assert.equal(defaultOf('stopSignalTo'), ENGINE_DEFAULTS.stopSignalTo);
     assert.equal(defaultOf('startLock'), ENGINE_DEFAULTS.startLock);
     const health = engine.health?.properties as Record<string, Record<string, unknown>>;
     assert.equal(health.interval?.default, ENGINE_DEFAULTS.health.interval);

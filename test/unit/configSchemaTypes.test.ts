@@ -30,6 +30,8 @@ const ENGINE_FIELDS = {
   dependsOn: true,
   restart: true,
   stopSignal: true,
+  stopSignalTo: true,
+  pidFile: true,
   startLock: true,
   preset: true,
   gpus: true,

@@ -1,5 +1,5 @@
 // `engine-room status`.
-import { Registry, leaseIsLive } from '../../core/registry';
+import { Registry, liveLeaseEngines } from '../../core/registry';
 import { lockState } from '../../core/hostLock';
 import { externalLeases } from '../../core/externalLeases';
 import { defaultStateDir, ensureStateDir } from '../../core/stateDir';
@@ -10,7 +10,10 @@ export async function run(opts: { config?: string; all?: boolean; json?: boolean
   if (opts.all) {
     const stateDir = ensureStateDir(defaultStateDir());
     const data = new Registry(stateDir, (m) => err(`engine-room: ${m}`)).read();
-    const leases = data.leases.filter(leaseIsLive);
+    // Also engines whose pid never reached the registry (their owner was killed): found by their marker.
+    const live = liveLeaseEngines(data.leases);
+    const leases = data.leases.filter((l) => live.has(l));
+    const pidOf = (l: (typeof leases)[number]) => live.get(l)?.pid ?? null;
     const lock = lockState(data);
     const others = externalLeases(data);
     if (opts.json) {
@@ -20,8 +23,8 @@ export async function run(opts: { config?: string; all?: boolean; json?: boolean
             engines: leases.map((l) => ({
               name: l.name,
               configFile: l.configFile,
-              state: l.engine ? 'running' : 'starting',
-              pid: l.engine?.pid ?? null,
+              state: live.get(l) ? 'running' : 'starting',
+              pid: pidOf(l),
               ports: l.ports,
               portBlock: l.portBlock,
               health: null,
@@ -38,7 +41,7 @@ export async function run(opts: { config?: string; all?: boolean; json?: boolean
       return 0;
     }
     const rows = [['NAME', 'PID', 'PORTS', 'OWNER', 'CONFIG']];
-    for (const l of leases) rows.push([l.name, String(l.engine?.pid ?? '-'), portsText(l), `${l.owner.label}${isAlive(l.owner) ? '' : ' (exited)'}`, l.configFile]);
+    for (const l of leases) rows.push([l.name, String(pidOf(l) ?? '-'), portsText(l), `${l.owner.label}${isAlive(l.owner) ? '' : ' (exited)'}`, l.configFile]);
     out(leases.length > 0 ? table(rows) : 'No engines are running on this host.');
     if (others.length > 0) {
       const lrows = [['LEASE', 'LABEL', 'PORTS', 'PID', 'COMMAND']];

@@ -14,6 +14,7 @@ export const ENGINE_DEFAULTS = {
   startTimeout: 120_000,
   stopTimeout: 10_000,
   stopSignal: 'SIGTERM',
+  stopSignalTo: 'group',
   startLock: 'untilHealthy',
   health: { interval: 5_000, timeout: 2_000, failureThreshold: 3 },
   restart: { policy: 'no', limit: 5, backoff: 1_000, maxBackoff: 30_000 },
@@ -23,6 +24,7 @@ export const ENGINE_DEFAULTS = {
   startTimeout: number;
   stopTimeout: number;
   stopSignal: NodeJS.Signals;
+  stopSignalTo: 'group' | 'leader';
   startLock: StartLockMode;
   health: Omit<HealthSpec, 'probe'>;
   restart: RestartPolicy;

@@ -46,6 +46,8 @@ export interface RawEngine {
   readonly dependsOn?: string | string[];
   readonly restart?: RestartPolicy['policy'] | RawRestart;
   readonly stopSignal?: NodeJS.Signals;
+  readonly stopSignalTo?: 'group' | 'leader';
+  readonly pidFile?: string;
   readonly startLock?: StartLockMode;
   readonly preset?: string;
   readonly gpus?: string | number[];

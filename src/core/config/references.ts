@@ -93,6 +93,7 @@ export function variableSites(raw: RawEngine, entry: EngineEntry): VariableSite[
   add(['cwd'], raw.cwd);
   for (const [key, v] of Object.entries(raw.env ?? {})) add(['env', key], v);
   add(['envFile'], raw.envFile);
+  add(['pidFile'], raw.pidFile);
   add(['health', 'http'], raw.health?.http);
   raw.health?.command?.forEach((arg, i) => add(['health', 'command', i], arg));
   return sites;

@@ -34,7 +34,7 @@ export async function onExit(ctx: SupervisorContext, rt: Runtime, proc: EnginePr
   await stopOwnTree(ctx, rt, proc);
   rt.follower?.close();
   const lines = rt.follower?.tail(20) ?? [];
-  const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
+  const how = exit.daemon !== undefined ? `its daemon (pid ${exit.daemon}) exited` : exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
   appendLogNote(rt.logFile, `${rt.spec.name} ${how}`, (m) => ctx.log('warn', m));
   await dropLease(ctx, rt).catch((e) => ctx.log('warn', `could not release the lease of ${rt.spec.name}: ${errorMessage(e)}`));
   if (rt.proc === proc) rt.proc = undefined;

@@ -6,8 +6,7 @@ import { errorMessage } from '../errors';
 import { probeOnce } from '../health';
 import { poll, type Backoff } from '../poll';
 import { isAlive } from '../platform';
-import { engineIsLive } from '../processTree';
-import type { LeaseRecord, RegistryData } from '../registry';
+import { liveLeaseEngines, type LeaseRecord, type RegistryData } from '../registry';
 import type { SupervisorContext } from './context';
 import { adoptLease, isOrphan } from './leases';
 import type { Runtime } from './runtime';
@@ -35,9 +34,12 @@ export class ExternalEngines {
     const data = ctx.registry.read();
     const probes: Promise<void>[] = [];
     const orphans = ctx.opts.orphans;
+    // A lease whose recorded pid is gone (or was never recorded) may still run: found by its marker.
+    const live = liveLeaseEngines(data.leases.filter((l) => others.some((rt) => rt.key === l.key)));
     for (const rt of others) {
-      const lease = data.leases.find((l) => l.key === rt.key && l.engine !== null);
-      if (lease?.engine && engineIsLive(lease.engine)) {
+      const found = [...live].find(([l]) => l.key === rt.key);
+      const lease = found?.[1] ? { ...found[0], engine: found[1] } : undefined;
+      if (lease) {
         rt.external = lease;
         rt.externalOwnerAlive = isAlive(lease.owner);
         // Adopting probes the engine: not on a registry-only refresh (an untrusted workspace).
@@ -141,3 +143,4 @@ export class ExternalEngines {
     }
   }
 }
+

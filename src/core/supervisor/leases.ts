@@ -6,7 +6,8 @@ import { EngineRoomError } from '../errors';
 import { externalLeaseHolder } from '../externalLeases';
 import { isAlive } from '../platform';
 import { chooseBlock, choosePort } from '../ports';
-import { leasedPorts, type LeaseRecord, type RegistryData } from '../registry';
+import { newMarker } from '../processTree';
+import { leasedPorts, sameLease, type LeaseRecord, type RegistryData } from '../registry';
 import type { EngineProcess } from '../engineProcess';
 import type { SupervisorContext } from './context';
 import type { Runtime } from './runtime';
@@ -41,6 +42,8 @@ export async function leaseInside(ctx: SupervisorContext, rt: Runtime, data: Reg
     const block = rt.spec.portBlock ? await chooseBlock(rt.spec.portBlock, { ...choice, leased: exclude }) : undefined;
     // Expand now, so a variable that cannot be resolved fails before anything is leased or spawned.
     rt.launch = ctx.prepare(rt.spec, port, block, data);
+    // Known before the spawn: if we die before recording the pid, the marker still finds the engine.
+    rt.marker = newMarker();
     data.leases.push({
       key: rt.key,
       name: rt.spec.name,
@@ -55,6 +58,8 @@ export async function leaseInside(ctx: SupervisorContext, rt: Runtime, data: Reg
       probe: rt.spec.health.probe,
       leasedAt: Date.now(),
       spawnedAt: null,
+      marker: rt.marker,
+      ...(rt.launch.pidFile !== undefined ? { pidFile: rt.launch.pidFile } : {}),
     });
     rt.ports = port !== undefined ? { port } : {};
     rt.portBlock = block ?? null;
@@ -78,6 +83,14 @@ export async function recordSpawned(ctx: SupervisorContext, list: ReadonlyArray<
   });
 }
 
+/** Our engine's leader exited and left a daemon: the lease follows it (one write, daemons only). */
+export async function recordFollowed(ctx: SupervisorContext, rt: Runtime, proc: EngineProcess): Promise<void> {
+  await ctx.registry.update((data) => {
+    const lease = data.leases.find((l) => l.key === rt.key && l.owner.id === ctx.owner.id);
+    if (lease && lease.marker === rt.marker) lease.engine = proc.record;
+  });
+}
+
 /** Releases this supervisor's lease of the engine. */
 export async function dropLease(ctx: SupervisorContext, rt: Runtime): Promise<void> {
   await ctx.registry.update((data) => {
@@ -88,24 +101,35 @@ export async function dropLease(ctx: SupervisorContext, rt: Runtime): Promise<vo
 /** Releases another owner's lease of an engine that we stopped. */
 export async function dropForeignLease(ctx: SupervisorContext, lease: LeaseRecord): Promise<void> {
   await ctx.registry.update((data) => {
-    data.leases = data.leases.filter((l) => !(l.key === lease.key && l.engine?.pid === lease.engine?.pid));
+    data.leases = data.leases.filter((l) => !sameLease(l, lease));
   });
 }
 
 /** Takes an orphan's lease over; undefined when someone else adopted it in the meantime. */
 export function adoptLease(ctx: SupervisorContext, lease: LeaseRecord): Promise<LeaseRecord | undefined> {
   return ctx.registry.update((data) => {
-    const l = data.leases.find((x) => x.key === lease.key && x.engine?.pid === lease.engine?.pid);
+    const l = data.leases.find((x) => sameLease(x, lease));
     if (!l || !isOrphan(l)) return undefined;
     l.owner = ctx.owner;
+    // The engine as the caller found it: its owner may have died before recording the pid (then the
+    // marker found it), or its leader may have left a daemon.
+    l.engine = lease.engine ?? l.engine;
     return { ...l };
   });
 }
 
-/** Marks our leases of these engines as left running on purpose, so no one takes them for orphans. */
-export async function markDetached(ctx: SupervisorContext, keys: readonly string[]): Promise<void> {
-  if (keys.length === 0) return;
+/**
+ * Marks our leases of these engines as left running on purpose, so no one takes them for orphans; an
+ * engine of ours is recorded as it runs now (a daemon it left, rather than its exited leader).
+ */
+export async function markDetached(ctx: SupervisorContext, rts: readonly Runtime[]): Promise<void> {
+  if (rts.length === 0) return;
   await ctx.registry.update((data) => {
-    for (const l of data.leases) if (keys.includes(l.key) && l.owner.id === ctx.owner.id) l.detached = true;
+    for (const l of data.leases) {
+      const rt = rts.find((r) => r.key === l.key);
+      if (!rt || l.owner.id !== ctx.owner.id) continue;
+      l.detached = true;
+      if (rt.proc && rt.marker === l.marker) l.engine = rt.proc.record;
+    }
   });
 }

@@ -24,6 +24,8 @@ export class Runtime {
   proc: EngineProcess | undefined;
   /** A lease of another owner (another window, the CLI, a detached start) that we watch. */
   external: LeaseRecord | undefined;
+  /** ENGINE_ROOM_START of the current start: leased before the spawn, in the engine's environment. */
+  marker: string | undefined;
   ports: Record<string, number> = {};
   portBlock: [number, number] | null = null;
   launch: Launch | undefined;
@@ -42,6 +44,8 @@ export class Runtime {
   run: AbortController | undefined;
   /** The promise of the current start (deduplicates concurrent start requests). */
   starting: Promise<StartOutcome> | undefined;
+  /** A registry write about the current process under way (the daemon it left); never rejects. */
+  recording: Promise<void> | undefined;
   /** Resolves when the current process's tree is gone and its lease released. */
   gone: Promise<void> | undefined;
   /** Ports that failed with EADDRINUSE in this start: avoid them on retry. */

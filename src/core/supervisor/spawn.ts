@@ -7,6 +7,7 @@ import { appendLogNote, fileSize, LogFollower } from '../logs';
 import { reaperArgv } from '../reaper';
 import type { SupervisorContext } from './context';
 import { onExit } from './exit';
+import { recordFollowed } from './leases';
 import type { Runtime } from './runtime';
 
 export async function spawnEngine(ctx: SupervisorContext, rt: Runtime, port: number | undefined, block: [number, number] | undefined): Promise<EngineProcess> {
@@ -16,7 +17,16 @@ export async function spawnEngine(ctx: SupervisorContext, rt: Runtime, port: num
   const from = fileSize(rt.logFile);
   let proc: EngineProcess;
   try {
-    proc = await EngineProcess.spawn({ command: launch.command, shell: rt.spec.shell, cwd: launch.cwd, env: launch.env, logFile: rt.logFile });
+    proc = await EngineProcess.spawn({
+      command: launch.command,
+      shell: rt.spec.shell,
+      cwd: launch.cwd,
+      env: launch.env,
+      logFile: rt.logFile,
+      marker: rt.marker,
+      pidFile: launch.pidFile,
+      onDaemon: (p) => followDaemon(ctx, rt, p),
+    });
   } catch (e) {
     appendLogNote(rt.logFile, errorMessage(e), (m) => ctx.log('warn', m));
     throw e;
@@ -35,6 +45,14 @@ export async function spawnEngine(ctx: SupervisorContext, rt: Runtime, port: num
     }
   });
   return proc;
+}
+
+/** The leader exited 0 and its daemon runs on: it is the engine now, for us and in the registry. */
+function followDaemon(ctx: SupervisorContext, rt: Runtime, proc: EngineProcess): void {
+  if (rt.state === 'stopping' || rt.proc !== proc) return;
+  appendLogNote(rt.logFile, `${rt.spec.name}: its main process exited 0 and left pid ${proc.pid} running: following it as a daemon`);
+  ctx.emit(rt);
+  rt.recording = recordFollowed(ctx, rt, proc).catch((e) => ctx.log('warn', `could not record the daemon of ${rt.spec.name}: ${errorMessage(e)}`));
 }
 
 /** Starts the reaper once, with the first engine this supervisor spawns (if asked for). */

@@ -179,6 +179,8 @@ export class Starter {
         if (gone()) return 'gone';
         const result = await this.health.probe(rt);
         if (gone()) return 'gone';
+        // Its leader exited 0: not healthy before we know whether it left a daemon (that we follow).
+        if (proc.settling) return undefined;
         // Without a probe, "healthy" means "still running": give an immediate crash (a bad flag, a
         // missing module) the time to show before we say so.
         const graceLeft = rt.spec.health.probe.kind === 'none' ? started + NO_PROBE_GRACE - Date.now() : 0;

@@ -163,6 +163,9 @@ export class StartQueue {
         }
       }),
     );
+    // A test hook (test/integration/marker.test.ts): stop between the spawn and the registry write of
+    // the pids, the worst moment for a kill, so that a test can SIGKILL us right there.
+    if (spawned.length > 0 && process.env.ENGINE_ROOM_TEST_PAUSE_AFTER_SPAWN === '1') process.kill(process.pid, 'SIGSTOP');
     try {
       await recordSpawned(ctx, spawned.map(({ b, proc }) => ({ rt: b.rt, proc })));
     } catch (e) {

@@ -2,15 +2,27 @@
 import type { EngineProcess } from '../engineProcess';
 import { errorMessage } from '../errors';
 import { hostClockMs } from '../platform';
-import { stopTree } from '../processTree';
-import type { EngineProcessRecord } from '../processTree';
+import { describeKilled, stopTree, type EngineProcessRecord, type StopTarget } from '../processTree';
 import type { SupervisorContext } from './context';
 import { dropForeignLease } from './leases';
 import type { Runtime } from './runtime';
 
-/** Stops our engine's whole tree (the group and workers seen to leave it); errors are logged. */
+/** Stops a tree as the engine's spec says; says whom it had to kill; errors are logged. */
+async function stopAs(ctx: SupervisorContext, rt: Runtime, target: StopTarget): Promise<void> {
+  const { stopSignal: signal, stopTimeout: timeoutMs, stopSignalTo: to } = rt.spec;
+  try {
+    const { killed } = await stopTree(target, { signal, timeoutMs, to });
+    if (killed.length > 0) ctx.log('warn', `${rt.spec.name} was still running ${timeoutMs / 1000} s after ${signal}: killed ${describeKilled(killed)} with SIGKILL`);
+  } catch (e) {
+    ctx.log('error', errorMessage(e));
+  }
+}
+
+/** Stops our engine's whole tree (its group, workers seen to leave it, every process with its marker). */
 export async function stopOwnTree(ctx: SupervisorContext, rt: Runtime, proc: EngineProcess): Promise<void> {
-  await stopTree(proc.record, rt.spec.stopSignal, rt.spec.stopTimeout, proc.knownDescendants()).catch((e) => ctx.log('error', errorMessage(e)));
+  await stopAs(ctx, rt, { record: proc.record, marker: proc.marker, known: proc.knownDescendants() });
+  // A daemon we follow is gone now: its exit need not wait for the next poll.
+  proc.wake();
 }
 
 /** Stops our engine and waits until its exit is handled (lease released, state reported). */
@@ -38,7 +50,7 @@ export async function stopOne(ctx: SupervisorContext, rt: Runtime): Promise<void
         data.stops.push({ key: lease.key, enginePid: engine.pid, by: ctx.owner.label, at: hostClockMs() });
       })
       .catch(unrecorded('the stop was not recorded'));
-    await stopTree(engine, rt.spec.stopSignal, rt.spec.stopTimeout).catch((e) => ctx.log('error', errorMessage(e)));
+    await stopAs(ctx, rt, { record: engine, marker: lease.marker });
     await dropForeignLease(ctx, lease).catch(unrecorded('its lease was not released'));
     rt.external = undefined;
     rt.health = null;

@@ -158,7 +158,9 @@ export class Supervisor {
   async detach(): Promise<void> {
     const { ctx } = this;
     // Leaving them on purpose: mark the leases, so no one takes them for orphans and adopts or stops them.
-    const own = [...ctx.runtimes.values()].filter((rt) => rt.proc || rt.external?.owner.id === ctx.owner.id).map((rt) => rt.key);
+    const own = [...ctx.runtimes.values()].filter((rt) => rt.proc || rt.external?.owner.id === ctx.owner.id);
+    // A daemon's record may still be on its way to the registry: no write may outlive this process.
+    await Promise.all(own.map((rt) => rt.recording));
     await markDetached(ctx, own).catch((e) => ctx.log('warn', `could not mark engines as detached: ${errorMessage(e)}`));
     ctx.disposed = true;
     this.external.unwatch();
