@@ -25,14 +25,27 @@ function failure(e: NodeJS.ErrnoException): string {
 /** The most we read while looking for the final status line (1xx answers and their headers before it). */
 const MAX_HEAD = 64 * 1024;
 
+/** The last URLs parsed: a healthy engine is asked the same URL every few seconds. */
+const urls = new Map<string, URL | undefined>();
+
+function parsed(url: string): URL | undefined {
+  let u = urls.get(url);
+  if (u === undefined && !urls.has(url)) {
+    try {
+      u = new URL(url);
+    } catch {
+      u = undefined;
+    }
+    if (urls.size >= 1024) urls.clear();
+    urls.set(url, u);
+  }
+  return u;
+}
+
 /** The status code of a GET of this `http:` URL, or why there is none. */
 export function httpStatus(url: string, timeoutMs: number): Promise<number | string> {
-  let target: URL;
-  try {
-    target = new URL(url);
-  } catch {
-    return Promise.resolve(`not a URL: ${url}`);
-  }
+  const target = parsed(url);
+  if (!target) return Promise.resolve(`not a URL: ${url}`);
   return new Promise((resolve) => {
     const host = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
     const socket = net().connect({ host, port: Number(target.port || 80) });
@@ -43,7 +56,6 @@ export function httpStatus(url: string, timeoutMs: number): Promise<number | str
       resolve(v);
     };
     const timer = setTimeout(() => done(`no answer in ${timeoutMs} ms`), timeoutMs);
-    socket.setNoDelay(true);
     socket.setEncoding('latin1');
     socket.once('connect', () => {
       socket.write(
