@@ -2,8 +2,8 @@
  * Finding processes by their environment, and one process's row, for the start markers of
  * processTree.ts. OS-specific like platform.ts: Linux reads /proc, elsewhere `ps`.
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { childProcess } from './builtins';
 import { processStartTime, readProcStat, type ProcStat, type ProcessIdentity } from './platform';
 
 const isLinux = process.platform === 'linux';
@@ -28,7 +28,7 @@ export function processesWithEnv(name: string, values: ReadonlySet<string>): Map
   if (values.size === 0) return out;
   if (!isLinux) {
     const re = new RegExp(`(?:^|\\s)${name}=(\\S+)`);
-    const text = execFileSync('ps', ['-A', '-E', '-ww', '-o', 'pid=,ppid=,pgid=,state=,command='], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const text = childProcess().execFileSync('ps', ['-A', '-E', '-ww', '-o', 'pid=,ppid=,pgid=,state=,command='], { encoding: 'utf8', maxBuffer: 1 << 26 });
     for (const line of text.split('\n')) {
       const [pid, ppid, pgid, state] = line.trim().split(/\s+/).map(String);
       add(re.exec(line)?.[1], { pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), state, startTime: processStartTime(Number(pid)) as string });
