@@ -405,9 +405,10 @@ export function writeReport(args: {
   if (byCell.length) line(`  - by cell (median): ${byCell.join('; ')}.`);
   line(`  - it is made of the probe detection latency (median ${ms(d.probeLatency['er-untilHealthy'].median)} in untilHealthy), during which the slot stays held, ` +
     `the handover (median ${ms(d.handover.untilHealthy.median)}) and, once per start, go -> first spawn (median ${ms(d.firstSpawn['er-untilHealthy'].median)}).`);
-  line('- Why the detection latency is what it is: the core probes a starting engine right after the spawn and then at intervals growing by a fifth up to 100 ms ' +
-    '(20, 24, 29, 35, 41, 50, 60, 72, 86, 100 ms), so an engine is seen healthy up to 100 ms (about 50 ms on average) after it is ready, plus the probe itself. ' +
-    'The baselines use the same schedule, so their detection latency is similar.');
+  line('- Why the detection latency is what it is: the core waits for a starting engine\'s port to listen, trying a TCP connection every 2 ms at first, ' +
+    'growing by a tenth a try to 10 ms (src/core/listening.ts), then probes at once, and again after 5, 7.5, 11 ... up to 100 ms while the probe fails; ' +
+    'an engine that is ready when it listens (as this fake is) is seen healthy within a few milliseconds plus the probe, unless the machine is saturated ' +
+    '(16 engines loading at once on 2 cores delay the supervisor itself). The baselines use the same wait, so their detection latency is similar.');
   line(`- Workers started late after "go" by ${summ(d.startLate)} (event-loop scheduling of the workers).`);
   line();
 
