@@ -7,16 +7,14 @@ import { createRequire } from 'node:module';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { parse as parseJsonc } from 'jsonc-parser';
 import {
-  EDITOR_SCHEMA_KEYWORDS,
-  ENGINE_DEFAULTS,
-  MAX_CONFIG_BYTES,
   findConfigFile,
   formatProblem,
   loadConfig,
   parseConfig,
-  parseDuration,
   workspaceFolderFor,
 } from '../../src/core/config';
+import { ENGINE_DEFAULTS, MAX_CONFIG_BYTES, parseDuration } from '../../src/core/config/defaults';
+import { EDITOR_SCHEMA_KEYWORDS } from '../../src/core/config/schema';
 import { createSchemaValidator, standaloneSchemaValidatorCode } from '../../src/core/config/schemaCompile';
 import type { ConfigProblem, EngineSpec, LoadResult } from '../../src/core/model';
 

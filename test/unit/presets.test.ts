@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { expandPreset, formatProblem, parseConfig } from '../../src/core/config';
+import { formatProblem, parseConfig } from '../../src/core/config';
 import { prepareLaunch } from '../../src/core/launch';
 import type { ConfigProblem, EngineSpec } from '../../src/core/model';
-import { PRESETS, PRESET_NAMES, gpuList } from '../../src/core/presets';
+import { PRESETS, PRESET_NAMES, expandPreset, gpuList } from '../../src/core/presets';
 import { ROOT } from '../support/helpers';
 
 const FILE = '/ws/.vscode/engines.json';

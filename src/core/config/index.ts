@@ -30,11 +30,6 @@ import { Reporter, fileProblem } from './reporter';
 import { reportSchemaProblems } from './schemaProblems';
 import { parseJsonTree, reportDuplicateKeys } from './syntax';
 
-// The names this module had before it became a folder, so that importers keep one path.
-export { expandPreset } from '../presets';
-export { ENGINE_DEFAULTS, MAX_CONFIG_BYTES, MAX_DURATION_MS, parseDuration } from './defaults';
-export { EDITOR_SCHEMA_KEYWORDS } from './schema';
-
 export interface ParseOptions {
   /**
    * Used for the "envFile does not exist" warning (the only file-system access of {@link parseConfig}).
