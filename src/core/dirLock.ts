@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isAlive, selfIdentity } from './platform';
+import { sleep } from './poll';
 
 export interface DirLockOptions {
   /** A lock unchanged for this long is taken over (ms). */
@@ -63,8 +64,6 @@ function readHolder(dir: string): Holder | undefined {
 function holderIsDead(h: Holder | undefined): boolean {
   return h !== undefined && h.host === os.hostname() && !isAlive({ pid: h.pid, startTime: h.startTime });
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Takes the lock directory `dir`, waiting (with backoff) while a live holder has it. */
 export async function lockDir(dir: string, opts: DirLockOptions): Promise<HeldDirLock> {
