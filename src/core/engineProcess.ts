@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import type { ResultPromise } from 'execa';
 import { EngineRoomError, errorMessage } from './errors';
-import { descendants, isAlive, processStartTime, userShell } from './platform';
+import { descendantIdentities, isAlive, processStartTime, userShell } from './platform';
 import { processRow, type MarkedProcess } from './processEnv';
 import { MARKER_VARIABLE, markedProcesses, markedRoots, pidFileProcess, type EngineProcessRecord } from './processTree';
 import type { ProcessIdentity } from './platform';
@@ -77,13 +77,9 @@ export class EngineProcess {
     this.wakeFollower?.();
   }
 
-  /** Remembers the current descendants (cheap: one /proc scan). Call now and then while it runs. */
+  /** Remembers the current descendants (cheap: reads the tree's /proc entries). Call now and then while it runs. */
   noteDescendants(): void {
-    // A table up to half a second old is fine here (and shared by every engine's bookkeeping).
-    for (const pid of descendants(this.record.pid, 500)) {
-      const st = processStartTime(pid);
-      if (st !== undefined) this.seen.set(pid, st);
-    }
+    for (const { pid, startTime } of descendantIdentities(this.record.pid)) this.seen.set(pid, startTime);
   }
 
   /** Descendants seen earlier that still run (same pid and start time). */

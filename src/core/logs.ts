@@ -62,8 +62,12 @@ function pollEvery(ms: number, f: LogFollower): () => void {
   };
 }
 
-/** How often a follower that has a file watcher polls as well. */
-const WATCHED_POLL_MS = 1000;
+/**
+ * How often a follower that has a file watcher polls as well. The watcher sees every write made on this
+ * host (inotify is told of writes by the kernel whatever the file system); the poll is a safety net for
+ * a watcher that stops, not the way lines arrive.
+ */
+const WATCHED_POLL_MS = 5000;
 
 /**
  * The most of one line held in memory (characters): a progress bar that only writes `\r` is one line of
@@ -127,8 +131,8 @@ export class LogFollower {
       this.watcher = undefined;
     }
     // Events can be coalesced or missing (network file systems): poll as well, every `pollMs` without a
-    // watcher and at most once a second with one (a safety net then: 64 idle engines' logs polled every
-    // 250 ms cost a supervisor about a tenth of its idle CPU).
+    // watcher and every WATCHED_POLL_MS with one (a safety net then: 64 idle engines' logs polled every
+    // 250 ms cost a supervisor about a tenth of its idle CPU, every second a twentieth).
     this.stopPolling = pollEvery(this.watcher ? Math.max(pollMs, WATCHED_POLL_MS) : pollMs, this);
     this.poll();
   }

@@ -1,6 +1,6 @@
 /**
  * Everything that differs by operating system, in one place: process identity and trees, process groups,
- * the ephemeral port range, and who holds a port. Linux reads /proc; macOS asks `ps` and `lsof`.
+ * the ephemeral port range (who holds a port: portHolders.ts). Linux reads /proc; macOS asks `ps`.
  * Windows is not supported yet; a port of Engine Room starts here.
  */
 import { childProcess } from './builtins';
@@ -135,6 +135,73 @@ export function descendants(pid: number, maxAgeMs = 0): number[] {
   return out;
 }
 
+/** Whether this kernel lists a task's children in /proc/<pid>/task/<tid>/children (CONFIG_PROC_CHILDREN). */
+let childrenFiles: boolean | undefined;
+
+function hasChildrenFiles(): boolean {
+  if (childrenFiles === undefined) {
+    try {
+      fs.accessSync(`/proc/${process.pid}/task/${process.pid}/children`);
+      childrenFiles = true;
+    } catch {
+      childrenFiles = false;
+    }
+  }
+  return childrenFiles;
+}
+
+/** The pids that the threads of `pid` forked (read from each thread's children file). */
+function childrenOf(pid: number): number[] {
+  let tasks: string[];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const tid of tasks) {
+    let text: string;
+    try {
+      text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const f of text.split(' ')) if (f) out.push(Number(f));
+  }
+  return out;
+}
+
+/**
+ * Live descendants of pid with their start times. On Linux it reads only the tree (each process's
+ * children files and stat), not every process on the host: the periodic bookkeeping of a healthy engine
+ * costs what its tree costs, on a host with thousands of processes too.
+ */
+export function descendantIdentities(pid: number): ProcessIdentity[] {
+  if (!isLinux || !hasChildrenFiles()) {
+    // A table up to half a second old is fine here (and shared by every engine's bookkeeping).
+    const out: ProcessIdentity[] = [];
+    for (const p of descendants(pid, 500)) {
+      const startTime = processStartTime(p);
+      if (startTime !== undefined) out.push({ pid: p, startTime });
+    }
+    return out;
+  }
+  const out: ProcessIdentity[] = [];
+  const seen = new Set<number>([pid]);
+  const stack = [pid];
+  while (stack.length > 0) {
+    for (const child of childrenOf(stack.pop() as number)) {
+      if (seen.has(child)) continue;
+      seen.add(child);
+      const st = readProcStat(child);
+      if (!st || st.state === 'Z' || st.state === 'X') continue;
+      out.push({ pid: child, startTime: st.startTime });
+      stack.push(child);
+    }
+  }
+  return out;
+}
+
 /** Sends a signal to a whole process group; false when the group is gone. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   try {
@@ -177,11 +244,6 @@ export function ephemeralPortRange(): readonly [number, number] {
   return [49152, 65535];
 }
 
-export interface PortHolder {
-  readonly pid: number;
-  readonly command: string;
-}
-
 /** A process's command line (arguments joined by spaces), or "" when it is gone or hidden. */
 export function commandLine(pid: number): string {
   try {
@@ -190,125 +252,6 @@ export function commandLine(pid: number): string {
   } catch {
     return '';
   }
-}
-
-/** Socket inode -> port, for TCP sockets bound to one of `ports` (listening or only bound), from /proc/net/tcp{,6}. */
-/** A row of /proc/net/tcp{,6} in state LISTEN or CLOSE: the local port (hex) and the inode. */
-const SOCKET_ROW = /^ *\d+: [0-9A-F]+:([0-9A-F]{4}) [0-9A-F]+:[0-9A-F]{4} (?:0A|07) \S+ \S+ \S+ +\d+ +\d+ (\d+)/gm;
-
-function socketInodes(ports: ReadonlySet<number>): Map<string, number> {
-  const inodes = new Map<string, number>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text: string;
-    try {
-      text = fs.readFileSync(table, 'utf8');
-    } catch {
-      continue;
-    }
-    // One pass of a regular expression over the table picks the bound (07) and listening (0A) rows; the
-    // table also lists every connection (a probe's TIME_WAIT among them), so nothing else is split.
-    for (const m of text.matchAll(SOCKET_ROW)) {
-      const port = parseInt(m[1] as string, 16);
-      if (ports.has(port) && m[2] !== '0') inodes.set(m[2] as string, port);
-    }
-  }
-  return inodes;
-}
-
-/** Inodes of the sockets that a process holds open (empty when we may not look). */
-function socketsOf(pid: number | string): string[] {
-  let fds: string[];
-  try {
-    fds = fs.readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const fd of fds) {
-    let target: string;
-    try {
-      target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
-    } catch {
-      continue;
-    }
-    const m = /^socket:\[(\d+)\]$/.exec(target);
-    if (m) out.push(m[1] as string);
-  }
-  return out;
-}
-
-/**
- * Who holds each of these TCP ports (bound or listening), when the system lets us see it: on Linux only
- * processes of the same user are visible unless we are root. One pass over /proc for all the ports.
- */
-export function portHoldersOf(ports: readonly number[]): Map<number, PortHolder[]> {
-  const out = new Map<number, PortHolder[]>();
-  if (ports.length === 0) return out;
-  if (isLinux) {
-    const inodes = socketInodes(new Set(ports));
-    if (inodes.size === 0) return out;
-    for (const name of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(name)) continue;
-      const found = new Set<number>();
-      for (const inode of socketsOf(name)) {
-        const port = inodes.get(inode);
-        if (port !== undefined) found.add(port);
-      }
-      for (const port of found) {
-        const list = out.get(port) ?? [];
-        list.push({ pid: Number(name), command: commandLine(Number(name)) });
-        out.set(port, list);
-      }
-    }
-    return out;
-  }
-  for (const port of ports) {
-    try {
-      const text = childProcess().execFileSync('lsof', ['-nP', `-iTCP:${port}`, '-Fp'], { encoding: 'utf8' });
-      const holders = text
-        .split('\n')
-        .filter((l) => l.startsWith('p'))
-        .map((l) => Number(l.slice(1)))
-        .map((pid) => ({ pid, command: commandLine(pid) }));
-      if (holders.length > 0) out.set(port, holders);
-    } catch {
-      // lsof exits 1 when nothing holds the port
-    }
-  }
-  return out;
-}
-
-/**
- * The holders of each port that are not in the port's own process tree (`trees`: port -> its tree's
- * pids). On Linux the trees' own descriptors are read first: when they hold every socket bound to
- * their port, nobody else does, and the pass over all of /proc (the expensive part) is skipped.
- */
-export function portHoldersOutside(trees: ReadonlyMap<number, ReadonlySet<number>>): Map<number, PortHolder[]> {
-  const out = new Map<number, PortHolder[]>();
-  if (trees.size === 0) return out;
-  if (isLinux) {
-    const unexplained = socketInodes(new Set(trees.keys()));
-    for (const [port, pids] of trees) {
-      for (const pid of pids) for (const inode of socketsOf(pid)) if (unexplained.get(inode) === port) unexplained.delete(inode);
-    }
-    if (unexplained.size === 0) return out;
-  }
-  for (const [port, holders] of portHoldersOf([...trees.keys()])) {
-    const tree = trees.get(port);
-    const foreign = holders.filter((h) => !tree?.has(h.pid));
-    if (foreign.length > 0) out.set(port, foreign);
-  }
-  return out;
-}
-
-/** Who holds one TCP port (see portHoldersOf). */
-export function portHolders(port: number): PortHolder[] {
-  return portHoldersOf([port]).get(port) ?? [];
-}
-
-/** "pid 123 (python3 -m http.server)" or "" */
-export function describeHolders(holders: readonly PortHolder[]): string {
-  return holders.map((h) => `pid ${h.pid}${h.command ? ` (${h.command.replace(/\s+/g, ' ').slice(0, 120)})` : ''}`).join(', ');
 }
 
 /** The user's login shell for `"shell": true` engines. */

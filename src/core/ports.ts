@@ -6,7 +6,8 @@
  */
 import type { PortRequest } from './model';
 import { EngineRoomError } from './errors';
-import { describeHolders, ephemeralPortRange, portHolders } from './platform';
+import { ephemeralPortRange } from './platform';
+import { describeHolders, portHolders } from './portHolders';
 
 export interface PortRanges {
   /** Where `"auto"` main ports are taken from. */

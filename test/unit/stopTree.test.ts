@@ -3,6 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { MARKER_VARIABLE, markedProcesses, newMarker, stopTree } from '../../src/core/processTree';
 import { processStartTime } from '../../src/core/platform';
 import { pidAlive, waitFor } from '../support/helpers';
@@ -30,10 +33,11 @@ test('(unit) a tree known only by its marker is found and stopped, also a proces
 
 test('(unit) a process that ignores the stop signal is killed, and the report names it', async (t) => {
   const marker = newMarker();
-  const stubborn = marked(marker, "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)");
+  const ready = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'er-stop-')), 'ready');
+  const stubborn = marked(marker, `process.on('SIGTERM', () => {}); require('fs').writeFileSync(${JSON.stringify(ready)}, ''); setInterval(() => {}, 1000)`);
   t.after(() => pidAlive(stubborn) && process.kill(stubborn, 'SIGKILL'));
   // Its handler must be installed before the stop.
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor(() => fs.existsSync(ready), 'the stubborn process to install its SIGTERM handler');
   const report = await stopTree({ record: null, marker }, { signal: 'SIGTERM', timeoutMs: 300 });
   assert.deepEqual(report.killed.map((k) => k.pid), [stubborn]);
   assert.match(report.killed[0]!.command, /SIGTERM/);
@@ -43,14 +47,17 @@ test('(unit) a process that ignores the stop signal is killed, and the report na
 test('(unit) to "leader": the rest of the tree gets the signal only once the leader is gone', async (t) => {
   const marker = newMarker();
   // The worker records whether it got SIGTERM before the leader had exited (it must not).
-  const leader = marked(marker, "process.on('SIGTERM', () => setTimeout(() => process.exit(0), 300)); setInterval(() => {}, 1000)");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'er-stop-'));
+  const ready = (name: string) => `require('fs').writeFileSync(${JSON.stringify(path.join(dir, name))}, '')`;
+  const leader = marked(marker, `process.on('SIGTERM', () => setTimeout(() => process.exit(0), 300)); ${ready('leader')}; setInterval(() => {}, 1000)`);
   // The leader counts as gone once it is a zombie (state Z) or reaped.
   const leaderRuns = `(() => { try { const s = require('fs').readFileSync('/proc/${leader}/stat', 'utf8'); return !/^Z/.test(s.slice(s.lastIndexOf(')') + 2)); } catch { return false; } })()`;
-  const workerChild = markedChild(marker, `process.on('SIGTERM', () => process.exit(${leaderRuns} ? 3 : 0)); setInterval(() => {}, 1000)`);
+  const workerChild = markedChild(marker, `process.on('SIGTERM', () => process.exit(${leaderRuns} ? 3 : 0)); ${ready('worker')}; setInterval(() => {}, 1000)`);
   const worker = workerChild.pid!;
   const workerExit = new Promise<number | null>((r) => workerChild.once('exit', (code) => r(code)));
   t.after(() => [leader, worker].forEach((p) => pidAlive(p) && process.kill(p, 'SIGKILL')));
-  await new Promise((r) => setTimeout(r, 300));
+  // Their handlers must be installed before the stop.
+  await waitFor(() => fs.existsSync(path.join(dir, 'leader')) && fs.existsSync(path.join(dir, 'worker')), 'both handlers');
   const startTime = processStartTime(leader)!;
   const report = await stopTree({ record: { pid: leader, pgid: leader, startTime }, marker }, { signal: 'SIGTERM', timeoutMs: 10_000, to: 'leader' });
   assert.deepEqual(report.killed, []);

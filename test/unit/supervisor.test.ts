@@ -92,7 +92,9 @@ test('(unit) dependsOn orders the starts and ${port:db} reaches the dependent en
 
 test('(unit) a failing engine reports its exit and last lines, its dependents do not start, the others run on', async (t) => {
   const { sup } = await setup(t, [
-    { name: 'broken', command: [node, '-e', 'console.log("loading weights"); console.error("CUDA out of memory"); process.exit(3)'] },
+    // A probe that can only fail: without one, "healthy" would be "still running after a grace time",
+    // which a slow start on a loaded machine can outlast.
+    { name: 'broken', command: [node, '-e', 'console.log("loading weights"); console.error("CUDA out of memory"); process.exit(3)'], port: 'auto', health: { tcp: true } },
     { name: 'needs-broken', command: [node, httpServer, '--port', '${port}'], port: 'auto', dependsOn: ['broken'] },
     { name: 'fine', command: [node, httpServer, '--port', '${port}'], port: 'auto' },
   ]);
@@ -393,7 +395,7 @@ test('(unit) an OpenAI-compatible engine (vllm preset) reports the models it ser
 test('(unit) a Python engine that prints without flushing is seen at once: its output is unbuffered by default', async (t) => {
   const { sup } = await setup(t, [
     // No flush=True, no -u: stdout to a file would be block-buffered, and this line would wait for exit.
-    { name: 'py', command: ['python3', '-c', 'import time; print("model loaded, ready"); time.sleep(60)'], health: { log: 'ready$' }, startTimeout: '3s' },
+    { name: 'py', command: ['python3', '-c', 'import time; print("model loaded, ready"); time.sleep(60)'], health: { log: 'ready$' }, startTimeout: '20s' },
   ], { ...process.env, PYTHONUNBUFFERED: undefined });
   const [o] = await sup.start();
   assert.equal(o?.ok, true, o?.reason);

@@ -2,7 +2,7 @@
 import type { EngineProcess, ExitInfo } from '../engineProcess';
 import { errorMessage } from '../errors';
 import { appendLogNote } from '../logs';
-import { describeHolders, portHoldersOf } from '../platform';
+import { describeHolders, portHoldersOf } from '../portHolders';
 import type { SupervisorContext } from './context';
 import { dropLease } from './leases';
 import type { Runtime } from './runtime';

@@ -8,7 +8,8 @@
  */
 import type { EngineProcess } from '../engineProcess';
 import { probeOnce, type HealthResult } from '../health';
-import { describeHolders, groupMembers, portHoldersOutside, type PortHolder } from '../platform';
+import { groupMembers } from '../platform';
+import { describeHolders, portHoldersOutside, type PortHolder } from '../portHolders';
 import type { SupervisorContext } from './context';
 import type { Runtime } from './runtime';
 
