@@ -174,7 +174,8 @@ class Worker {
   }
 
   send(m: ToWorker): void {
-    if (!this.dead) this.child.send(m);
+    // A worker that is exiting (a slow stop on a loaded machine) has closed its channel already.
+    if (!this.dead && this.child.connected) this.child.send(m, (e) => e && process.stderr.write(`[bench] worker ${this.child.pid}: ${e.message}\n`));
   }
 
   /** The next message matching `pred` (skipping stale ones), or an error message, or undefined on timeout. */

@@ -107,22 +107,28 @@ export function portHoldersOf(ports: readonly number[]): Map<number, PortHolder[
 const explained = new Map<string, number>();
 
 /**
- * The holders of each port that are not in the port's own process tree (`trees`: port -> its tree's
- * pids). On Linux the trees' own descriptors are read first: when they hold every socket bound to
- * their port, nobody else does, and the pass over all of /proc (the expensive part) is skipped.
+ * The holders of each port that are not in the port's own process tree (`trees`: port -> a function
+ * that lists its tree's pids, called only when needed). On Linux the trees' own descriptors are read
+ * first: when they hold every socket bound to their port, nobody else does, and the pass over all of
+ * /proc (the expensive part) is skipped.
  */
-export function portHoldersOutside(trees: ReadonlyMap<number, ReadonlySet<number>>): Map<number, PortHolder[]> {
+export function portHoldersOutside(trees: ReadonlyMap<number, () => ReadonlySet<number>>): Map<number, PortHolder[]> {
   const out = new Map<number, PortHolder[]>();
   if (trees.size === 0) return out;
+  // A tree costs /proc reads: it is listed only for a port with a socket not explained before.
+  const known = new Map<number, ReadonlySet<number>>();
+  const treeOf = (port: number) => {
+    let tree = known.get(port);
+    if (!tree) known.set(port, (tree = trees.get(port)?.() ?? new Set()));
+    return tree;
+  };
   if (isLinux) {
     const unexplained = socketInodes(new Set(trees.keys()));
     // Forget the sockets of these ports that are gone; the ones still there were explained before.
     for (const [inode, port] of explained) if (trees.has(port) && unexplained.get(inode) !== port) explained.delete(inode);
     for (const [inode, port] of unexplained) if (explained.get(inode) === port) unexplained.delete(inode);
-    const ports = new Set(unexplained.values());
-    for (const [port, pids] of trees) {
-      if (!ports.has(port)) continue;
-      for (const pid of pids) {
+    for (const port of new Set(unexplained.values())) {
+      for (const pid of treeOf(port)) {
         for (const inode of socketsOf(pid)) {
           if (unexplained.get(inode) !== port) continue;
           unexplained.delete(inode);
@@ -134,8 +140,8 @@ export function portHoldersOutside(trees: ReadonlyMap<number, ReadonlySet<number
     if (unexplained.size === 0) return out;
   }
   for (const [port, holders] of portHoldersOf([...trees.keys()])) {
-    const tree = trees.get(port);
-    const foreign = holders.filter((h) => !tree?.has(h.pid));
+    const tree = treeOf(port);
+    const foreign = holders.filter((h) => !tree.has(h.pid));
     if (foreign.length > 0) out.set(port, foreign);
   }
   return out;

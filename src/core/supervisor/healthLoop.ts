@@ -161,11 +161,11 @@ export class HealthMonitor {
  * The holders of these engines' ports outside their trees, in one look for all of them.
  */
 function foreignHolders(engines: ReadonlyArray<{ readonly rt: Runtime; readonly proc: EngineProcess }>): Map<number, PortHolder[]> {
-  const trees = new Map<number, Set<number>>();
+  const trees = new Map<number, () => Set<number>>();
   for (const { rt, proc } of engines) {
     const port = rt.ports.port;
     if (port === undefined) continue;
-    trees.set(port, new Set([proc.pid, ...groupMembers(proc.record.pgid, 1000), ...proc.knownDescendants().map((p) => p.pid)]));
+    trees.set(port, () => new Set([proc.pid, ...groupMembers(proc.record.pgid, 1000), ...proc.knownDescendants().map((p) => p.pid)]));
   }
   return portHoldersOutside(trees);
 }
