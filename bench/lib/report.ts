@@ -395,7 +395,7 @@ export function writeReport(args: {
       return v.length ? `K=${c.K}/P=${c.P} ${ms(summarize(v).median)}` : '';
     }).filter(Boolean).join(', ');
   line(`- Spawn spread, first to last spawn of a start (medians): leaseOnly ${spread('er-leaseOnly')}; unprotected ${spread('unprotected')}. ` +
-    'A leaseOnly batch is spawned one engine after another, each followed by a registry write, while the slot is held; other processes wait for the slot meanwhile.');
+    'A leaseOnly batch holds the slot only for the registry write that leases its ports; its engines spawn after it, beside the batches of other processes.');
   line(`- Engines' own start time (spawn -> ready, includes Python's start and the load): ${summ(d.ownStart)}.`);
   line(`- untilHealthy overhead per engine, (wall - sum of own start times) / engines: ${summ(d.untilHealthyOverheadPerEngine)}.`);
   const byCell = cells.map((c) => {

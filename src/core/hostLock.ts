@@ -23,6 +23,11 @@ export interface AcquireOptions<T> {
   readonly names: readonly string[];
   /** How long the slot may be held before others may take it over from a live but stuck holder. */
   readonly holdFor: number;
+  /**
+   * False: the turn is the critical section alone, and the slot is given back in the same registry
+   * write that takes it (an engine whose every port is leased: nothing of its start can race).
+   */
+  readonly keep?: boolean;
   readonly signal?: AbortSignal;
   /** Called when we have to wait, and again when the holder changes. */
   readonly onWait?: (info: LockWaitInfo) => void;
@@ -114,10 +119,13 @@ export class StartLock {
             data.queue = data.queue.filter((w) => w.ticket !== ticket);
             // `inside` may throw: then nothing of this critical section is written.
             const value = await opts.inside(data, slot);
-            data.slot = slot;
+            if (opts.keep === false) {
+              data.slot = null;
+              data.slotFreeSince = hostClockMs();
+            } else data.slot = slot;
             return { value, token: slot.token };
           });
-          if (taken) return this.held(taken.value, taken.token);
+          if (taken) return opts.keep === false ? { value: taken.value, release: async () => {} } : this.held(taken.value, taken.token);
         } else if (opts.onWait) {
           const info = waitInfo(snapshot, ticket);
           const key = `${info.holder?.pid}:${info.holder?.names.join(',')}:${info.ahead}`;

@@ -1,8 +1,9 @@
 /**
  * The start queue and the host-wide start slot. Engines whose dependencies are satisfied queue here
  * for this supervisor's turn, then for the slot; inside it they are leased and spawned. The slot goes
- * on when the engine's start mode says so: at once (`leaseOnly`), once its port listens
- * (`untilListening`), or once the start attempt says the engine is past its start (`untilHealthy`).
+ * on when the engine's start mode says so: with the registry write that leases the ports, before the
+ * spawn (`leaseOnly`), once its port listens (`untilListening`), or once the start attempt says the
+ * engine is past its start (`untilHealthy`).
  * This file is the only one that knows how that handshake works: the attempt only calls `passed()`.
  */
 import { EngineProcess } from '../engineProcess';
@@ -103,6 +104,11 @@ export class StartQueue {
       return () => s?.removeEventListener('abort', f);
     });
     const holdFor = Math.max(...live.map((b) => (b.rt.spec.startLock === 'leaseOnly' ? 30_000 : b.rt.spec.startTimeout + 10_000)));
+    // A leaseOnly batch needs the slot only while its ports are leased: the registry write that leases
+    // them gives the slot back, and the engines spawn outside the critical section, beside the next
+    // batch of another process (their ports are theirs already; a kill before their pids are recorded
+    // leaves engines that their marker finds).
+    const keep = !live.every((b) => b.rt.spec.startLock === 'leaseOnly');
     const leased = new Map<Runtime, Leased>();
     let held;
     try {
@@ -111,6 +117,7 @@ export class StartQueue {
         keys: live.map((b) => b.rt.key),
         names: live.map((b) => b.rt.spec.name),
         holdFor,
+        keep,
         signal: abort.signal,
         onWait: (info) => {
           for (const b of live) {
