@@ -10,8 +10,10 @@
  *     ENGINE_POLICY_PORT_BLOCK=24000-24019
  *     ENGINE_POLICY_OPENAI_BASE_URL=http://127.0.0.1:20001/v1
  *
+ * and, for each named port (`"ports": { "metrics": "auto" }`), `ENGINE_POLICY_PORT_METRICS=20002`.
+ *
  * The name is upper-cased and every character other than A-Z and 0-9 becomes `_` (`reward-model` ->
- * `ENGINE_REWARD_MODEL_...`). Only engines with a port appear.
+ * `ENGINE_REWARD_MODEL_...`), and so are port names. Only engines with a port (or a named port) appear.
  */
 
 import { httpUrl } from '../shared/url';
@@ -38,7 +40,7 @@ export function endpointPrefix(name: string): string {
 
 /**
  * The variables of the engines that have a port, in the order given, each engine's in the order URL, PORT,
- * PORT_BLOCK, OPENAI_BASE_URL. Two names with the same prefix (`a-b`, `a.b`): the first keeps it and
+ * PORT_<PORTNAME> (its named ports), PORT_BLOCK, OPENAI_BASE_URL. Two names with the same prefix (`a-b`, `a.b`): the first keeps it and
  * `onConflict` hears about the second, which is left out.
  */
 export function endpointVariables(
@@ -49,7 +51,8 @@ export function endpointVariables(
   const owners = new Map<string, string>();
   for (const e of engines) {
     const port = e.ports.port;
-    if (port === undefined) continue;
+    const named = Object.entries(e.ports).filter((p): p is [string, number] => p[0] !== 'port' && p[1] !== undefined);
+    if (port === undefined && named.length === 0) continue;
     const prefix = endpointPrefix(e.name);
     const owner = owners.get(prefix);
     if (owner !== undefined) {
@@ -57,11 +60,12 @@ export function endpointVariables(
       continue;
     }
     owners.set(prefix, e.name);
-    const url = httpUrl(e.host === undefined || e.host === '' ? '127.0.0.1' : e.host, port);
-    vars[`${prefix}_URL`] = url;
-    vars[`${prefix}_PORT`] = String(port);
+    const url = port !== undefined ? httpUrl(e.host === undefined || e.host === '' ? '127.0.0.1' : e.host, port) : undefined;
+    if (url !== undefined) vars[`${prefix}_URL`] = url;
+    if (port !== undefined) vars[`${prefix}_PORT`] = String(port);
+    for (const [portName, p] of named) vars[`${prefix}_PORT_${portName.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = String(p);
     if (e.portBlock) vars[`${prefix}_PORT_BLOCK`] = `${e.portBlock[0]}-${e.portBlock[1]}`;
-    if (e.openai) vars[`${prefix}_OPENAI_BASE_URL`] = `${url}/v1`;
+    if (e.openai && url !== undefined) vars[`${prefix}_OPENAI_BASE_URL`] = `${url}/v1`;
   }
   return vars;
 }

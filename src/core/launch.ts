@@ -25,9 +25,11 @@ export interface LaunchInput {
   readonly spec: EngineSpec;
   readonly workspaceFolder: string;
   readonly port?: number;
+  /** The named ports (`"ports"`), for `${port.NAME}`. */
+  readonly ports?: Readonly<Record<string, number>>;
   readonly portBlock?: readonly [number, number];
-  /** Main ports of the other engines of the same config that hold a lease. */
-  readonly portOf: (name: string) => number | undefined;
+  /** Main (or, with `portName`, named) ports of the other engines of the same config that hold a lease. */
+  readonly portOf: (name: string, portName?: string) => number | undefined;
   /** The environment the engine inherits (usually process.env). */
   readonly baseEnv: Readonly<Record<string, string | undefined>>;
 }
@@ -36,6 +38,7 @@ export function prepareLaunch(input: LaunchInput): Launch {
   const { spec, workspaceFolder, baseEnv } = input;
   const ctx: VariableContext = {
     port: input.port,
+    ports: input.ports,
     portBlock: input.portBlock,
     portOf: input.portOf,
     workspaceFolder,

@@ -3,8 +3,9 @@
  * supervisor, the CLI and the VS Code adapters. Durations are milliseconds.
  *
  * Strings in `command`, `cwd`, `env`, `envFile` and health probes may hold variables, expanded at start
- * time by `variables.ts`: `${port}`, `${portBlock}`, `${portBlockEnd}`, `${port:OTHER}`,
- * `${workspaceFolder}`, `${env:NAME}`.
+ * time by `variables.ts`: `${port}`, `${port.NAME}`, `${portBlock}`, `${portBlockEnd}`, `${portBlock+N}`,
+ * `${port:OTHER}`, `${port:OTHER.NAME}`, `${workspaceFolder}`, `${env:NAME}`. (`${replica}` is already
+ * replaced: an entry with `"replicas": N` is N specs here.)
  */
 
 /** Where a value came from, for messages and for the Problems panel. Lines and columns are 1-based. */
@@ -74,6 +75,8 @@ export interface EngineSpec {
   /** Host the health probes connect to. */
   readonly host: string;
   readonly port?: PortRequest;
+  /** Named ports beside `port` (`"ports": { "metrics": "auto" }`), each leased like `port`. */
+  readonly ports?: Readonly<Record<string, PortRequest>>;
   /** Extra contiguous ports reserved for the engine's internal use, outside the ephemeral range. */
   readonly portBlock?: number;
   readonly health: HealthSpec;
@@ -95,8 +98,17 @@ export interface EngineSpec {
   readonly gpus?: string;
   /** The engine serves the OpenAI API under `/v1` (presets vllm, sglang, llama.cpp, tgi, ollama, or set by the user). */
   readonly openai?: boolean;
+  /** One of the replicas of an entry with `"replicas"`: this spec is named `GROUP-INDEX`. */
+  readonly replica?: ReplicaInfo;
   /** Where the engine object starts in the file, for messages and "go to definition". */
   readonly range: SourceRange;
+}
+
+/** Which replica a spec is: `group` is the entry's `name`, `index` 0-based, `count` its `replicas`. */
+export interface ReplicaInfo {
+  readonly group: string;
+  readonly index: number;
+  readonly count: number;
 }
 
 export interface EnginesConfig {

@@ -30,6 +30,11 @@ export interface PanelEngine {
   readonly models: readonly string[] | null;
   /** GPU memory (MiB) of its processes, where nvidia-smi exists. */
   readonly gpuMemoryMiB: number | null;
+  /**
+   * The group of replicas it belongs to (`"replicas"` in the config): its name, and its key (`groupKey`),
+   * which the group row's actions send to act on all the replicas.
+   */
+  readonly group: { readonly name: string; readonly key: string } | null;
 }
 
 export interface PanelLock {

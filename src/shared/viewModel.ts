@@ -48,6 +48,46 @@ export function portsText(s: Pick<EngineView, 'ports' | 'portBlock'>): string {
   return parts.join(' ');
 }
 
+/** The group of replicas an engine belongs to (`"replicas"` in the config), as the views need it. */
+export interface ReplicaView {
+  readonly key: string;
+  readonly replica?: { readonly group: string };
+}
+
+/**
+ * A group's key: its engines' keys (`CONFIG#NAME-i`) with the group's name (`CONFIG#NAME`). Unique: the
+ * loader lets no engine take a group's name.
+ */
+export function groupKey(s: ReplicaView): string | undefined {
+  if (!s.replica) return undefined;
+  const hash = s.key.lastIndexOf('#');
+  return `${s.key.slice(0, hash + 1)}${s.replica.group}`;
+}
+
+/** One state for a group: healthy when all are, else the state that most needs a look. */
+export function groupState(states: ReadonlyArray<{ readonly state: EngineState }>): EngineState {
+  const order: readonly EngineState[] = ['failed', 'unhealthy', 'starting', 'stopping', 'waiting', 'healthy', 'stopped'];
+  const present = new Set(states.map((s) => s.state));
+  if (present.size === 1) return states[0]?.state ?? 'stopped';
+  return order.find((s) => present.has(s) && s !== 'healthy' && s !== 'stopped') ?? 'unhealthy';
+}
+
+/**
+ * `engineGroup[.idle][.running]`: a group node's contextValue; `.idle` when one of its replicas can be
+ * started, `.running` when one can be stopped (the engines' inline menus match the same words).
+ */
+export function groupContextValue(members: ReadonlyArray<RunInfo>): string {
+  const parts = ['engineGroup'];
+  if (members.some((m) => !isRunning(m))) parts.push('idle');
+  if (members.some((m) => isRunning(m))) parts.push('running');
+  return parts.join('.');
+}
+
+/** `6/8 healthy`: the summary of a group of replicas (or of any engines). */
+export function healthySummary(states: ReadonlyArray<{ readonly state: EngineState }>): string {
+  return `${states.filter((s) => s.state === 'healthy').length}/${states.length} healthy`;
+}
+
 /** The engine's base URL when it has a main port. */
 export function engineUrl(s: Pick<EngineView, 'ports' | 'host'>): string | undefined {
   const port = s.ports.port;

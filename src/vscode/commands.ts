@@ -10,9 +10,9 @@ import type { EngineSnapshot, StartOutcome } from '../core/supervisor/supervisor
 import { errorMessage } from '../core/errors';
 import { type EngineStore } from './engineStore';
 import { CONFIG_RELATIVE, engineLabel, jobsOf, type EngineJob, type EngineRef, type FolderEngines } from './engineRefs';
-import { engineUrl, portsText, stateCodicon, stateLabel } from '../shared/viewModel';
+import { engineUrl, groupKey, portsText, stateCodicon, stateLabel } from '../shared/viewModel';
 import { isRunning } from '../shared/engineState';
-import { isEngineNode } from './tree';
+import { nodeRefs } from './tree';
 import type { LogTerminals } from './logTerminal';
 import { PANEL_VIEW_ID } from './panel';
 import { CONFIG_TEMPLATE, presetTemplate } from '../shared/template';
@@ -61,14 +61,17 @@ export class Commands {
 
   /** Resolves the engines a command acts on: the selection, the clicked node, or a quick pick. */
   private async withEngines(node: unknown, nodes: unknown, placeHolder: string, preferred: Picker, run: (refs: EngineRef[]) => unknown): Promise<void> {
-    let refs: EngineRef[] = [];
-    if (Array.isArray(nodes) && nodes.length > 0) refs = nodes.filter(isEngineNode).map((n) => n.ref);
-    else if (isEngineNode(node)) refs = [node.ref];
+    let refs: EngineRef[];
+    if (Array.isArray(nodes) && nodes.length > 0) refs = [...new Set(nodes.flatMap((n) => nodeRefs(this.store, n)))];
     else if (typeof node === 'string') {
-      // From a webview, a link or a keybinding: an engine key or a name.
+      // From a webview, a link or a keybinding: an engine key or a name, or a group's (its replicas).
       const byKey = this.store.find(node) ?? this.store.engines().find((r) => r.name === node);
-      if (byKey) refs = [byKey];
-    }
+      refs = byKey ? [byKey] : this.store.engines().filter((r) => {
+        const s = this.store.snapshot(r);
+        const key = s ? groupKey(s) : undefined;
+        return key !== undefined && (key === node || s?.replica?.group === node);
+      });
+    } else refs = nodeRefs(this.store, node);
     if (refs.length === 0) {
       const picked = await this.pick(placeHolder, preferred);
       if (!picked) return;

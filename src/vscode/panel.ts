@@ -11,6 +11,7 @@ import type { VisibleView } from './refresher';
 import { isRunning } from '../shared/engineState';
 import { browsableHost } from '../shared/url';
 import { debounce } from '../shared/debounce';
+import { groupKey } from '../shared/viewModel';
 
 export const PANEL_VIEW_ID = 'engineRoom.panel';
 
@@ -161,5 +162,6 @@ function toPanelEngine(s: EngineSnapshot, folder: string): PanelEngine {
     running: isRunning(s),
     models: s.models ? [...s.models] : null,
     gpuMemoryMiB: s.gpuMemoryMiB ?? null,
+    group: s.replica ? { name: s.replica.group, key: groupKey(s) ?? s.key } : null,
   };
 }

@@ -7,12 +7,14 @@ import type { EngineSnapshot } from '../core/supervisor/supervisor';
 import { type EngineStore } from './engineStore';
 import { configDisplayPath, type EngineRef, type FolderEngines } from './engineRefs';
 import { stateIcon } from './present';
-import { contextValue, portsText, stateLabel } from '../shared/viewModel';
+import { contextValue, groupContextValue, groupKey, groupState, healthySummary, portsText, stateLabel } from '../shared/viewModel';
 import { formatDuration, formatGiB } from '../shared/format';
 
 export type TreeNode =
   | { readonly kind: 'folder'; readonly folder: FolderEngines }
   | { readonly kind: 'engine'; readonly ref: EngineRef }
+  /** The replicas of one config entry with `"replicas"`, under its name; `key` as `groupKey` gives it. */
+  | { readonly kind: 'group'; readonly folder: FolderEngines; readonly name: string; readonly key: string }
   | { readonly kind: 'trust' }
   | { readonly kind: 'stateDirFull'; readonly message: string }
   | { readonly kind: 'problems'; readonly folder: FolderEngines };
@@ -21,11 +23,31 @@ export function isEngineNode(n: unknown): n is { kind: 'engine'; ref: EngineRef 
   return typeof n === 'object' && n !== null && (n as { kind?: unknown }).kind === 'engine';
 }
 
+function isGroupNode(n: unknown): n is Extract<TreeNode, { kind: 'group' }> {
+  return typeof n === 'object' && n !== null && (n as { kind?: unknown }).kind === 'group';
+}
+
+/** The replicas of a group, in the config's order. */
+function groupMembers(store: EngineStore, folder: FolderEngines, key: string): EngineRef[] {
+  return store.engines(folder).filter((r) => {
+    const s = store.snapshot(r);
+    return s !== undefined && groupKey(s) === key;
+  });
+}
+
+/** The engines a tree node stands for: an engine, or a group's replicas; none for other nodes. */
+export function nodeRefs(store: EngineStore, n: unknown): EngineRef[] {
+  if (isEngineNode(n)) return [n.ref];
+  if (isGroupNode(n)) return groupMembers(store, n.folder, n.key);
+  return [];
+}
+
 export class EnginesTree implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<TreeNode | TreeNode[] | undefined | void>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly nodes = new Map<string, TreeNode>();
   private readonly folderNodes = new Map<string, TreeNode>();
+  private readonly groupNodes = new Map<string, TreeNode>();
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly store: EngineStore) {
@@ -35,10 +57,12 @@ export class EnginesTree implements vscode.TreeDataProvider<TreeNode>, vscode.Di
       store.onDidChangeEngine(({ ref, snapshot }) => {
         this.tickCountdown(ref, snapshot);
         const node = this.nodes.get(ref.key);
-        // Fire for that engine only (and its folder's "x/y healthy"); one not shown yet needs a full redraw.
+        // Fire for that engine only (and its group's and folder's "x/y healthy"); one not shown yet needs a full redraw.
         if (!node) return this.changed.fire();
         const folder = this.store.configured().length > 1 ? this.folderNodes.get(ref.folder.folder.uri.toString()) : undefined;
-        this.changed.fire(folder ? [node, folder] : node);
+        const gk = groupKey(snapshot);
+        const group = gk !== undefined ? this.groupNodes.get(gk) : undefined;
+        this.changed.fire([node, ...(group ? [group] : []), ...(folder ? [folder] : [])]);
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed.fire()),
     );
@@ -70,6 +94,15 @@ export class EnginesTree implements vscode.TreeDataProvider<TreeNode>, vscode.Di
     return n;
   }
 
+  private groupNode(folder: FolderEngines, name: string, key: string): TreeNode {
+    let n = this.groupNodes.get(key);
+    if (!n || (n.kind === 'group' && n.folder !== folder)) {
+      n = { kind: 'group', folder, name, key };
+      this.groupNodes.set(key, n);
+    }
+    return n;
+  }
+
   private folderNode(f: FolderEngines): TreeNode {
     const k = f.folder.uri.toString();
     let n = this.folderNodes.get(k);
@@ -91,18 +124,35 @@ export class EnginesTree implements vscode.TreeDataProvider<TreeNode>, vscode.Di
       return [...top, ...configured.map((f) => this.folderNode(f))];
     }
     if (node.kind === 'folder') return this.folderChildren(node.folder);
+    if (node.kind === 'group') return groupMembers(this.store, node.folder, node.key).map((r) => this.engineNode(r));
     return [];
   }
 
+  /** The folder's engines in the config's order, the replicas of a group under one node at the first's place. */
   private folderChildren(f: FolderEngines): TreeNode[] {
     const out: TreeNode[] = [];
     if (f.problems.some((p) => p.severity === 'error')) out.push({ kind: 'problems', folder: f });
-    out.push(...this.store.engines(f).map((r) => this.engineNode(r)));
+    const groups = new Set<string>();
+    for (const r of this.store.engines(f)) {
+      const s = this.store.snapshot(r);
+      const key = s ? groupKey(s) : undefined;
+      if (key === undefined || !s?.replica) out.push(this.engineNode(r));
+      else if (!groups.has(key)) {
+        groups.add(key);
+        out.push(this.groupNode(f, s.replica.group, key));
+      }
+    }
     return out;
   }
 
   getParent(node: TreeNode): TreeNode | undefined {
-    if (node.kind === 'engine' && this.store.configured().length > 1) return this.folderNode(node.ref.folder);
+    if (node.kind === 'engine') {
+      const s = this.store.snapshot(node.ref);
+      const key = s ? groupKey(s) : undefined;
+      if (key !== undefined && s?.replica) return this.groupNode(node.ref.folder, s.replica.group, key);
+    }
+    const folder = node.kind === 'engine' ? node.ref.folder : node.kind === 'group' ? node.folder : undefined;
+    if (folder && this.store.configured().length > 1) return this.folderNode(folder);
     return undefined;
   }
 
@@ -147,9 +197,23 @@ export class EnginesTree implements vscode.TreeDataProvider<TreeNode>, vscode.Di
         item.description = `${snaps.filter((s) => s.state === 'healthy').length}/${snaps.length} healthy`;
         return item;
       }
+      case 'group':
+        return this.groupItem(node);
       case 'engine':
         return this.engineItem(node.ref);
     }
+  }
+
+  private groupItem(node: Extract<TreeNode, { kind: 'group' }>): vscode.TreeItem {
+    const snaps = groupMembers(this.store, node.folder, node.key).flatMap((r) => this.store.snapshot(r) ?? []);
+    const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.Expanded);
+    item.id = node.key;
+    item.iconPath = stateIcon(groupState(snaps));
+    item.description = `${healthySummary(snaps)} · ${snaps.length} replicas`;
+    item.tooltip = `${node.name}: ${snaps.length} replicas (${snaps.map((s) => `${s.name} ${s.state}`).join(', ')})`;
+    item.contextValue = groupContextValue(snaps);
+    item.accessibilityInformation = { label: `${node.name}, group of ${snaps.length} replicas, ${healthySummary(snaps)}`, role: 'treeitem' };
+    return item;
   }
 
   private engineItem(ref: EngineRef): vscode.TreeItem {

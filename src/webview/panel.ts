@@ -6,6 +6,7 @@ import type { EngineState } from '../shared/engineState';
 import { formatDuration, formatGiB } from '../shared/format';
 import { isHostMessage, type EngineAction, type HostMessage, type PanelEngine, type WebviewMessage } from '../shared/protocol';
 import { httpUrl } from '../shared/url';
+import { healthySummary } from '../shared/viewModel';
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
@@ -76,7 +77,7 @@ function sparkline(history: readonly (number | null)[]): SVGSVGElement {
   return svg;
 }
 
-function actionButton(e: PanelEngine, action: EngineAction, label: string, icon: string): HTMLButtonElement {
+function actionButton(e: Pick<PanelEngine, 'key' | 'name'>, action: EngineAction, label: string, icon: string): HTMLButtonElement {
   const b = el('button', `action codicon-like ${action}`, icon);
   b.title = `${label} ${e.name}`;
   b.setAttribute('aria-label', `${label} ${e.name}`);
@@ -85,8 +86,48 @@ function actionButton(e: PanelEngine, action: EngineAction, label: string, icon:
   return b;
 }
 
+/** The row above a group's replicas: its name, `6/8 healthy`, and actions on all of them. */
+function groupRow(group: NonNullable<PanelEngine['group']>, members: readonly PanelEngine[], trusted: boolean): HTMLTableRowElement {
+  const tr = el('tr', 'group');
+  tr.dataset.key = group.key;
+  const name = el('td', 'name', group.name);
+  name.appendChild(el('span', 'replicas', ` ${members.length} replicas`));
+  tr.appendChild(name);
+  const state = el('td', 'state');
+  state.appendChild(el('span', 'badge summary', healthySummary(members)));
+  tr.appendChild(state);
+  const rest = el('td', 'group-fill');
+  // PID to Owner: nine columns, eight while the GPU column is hidden.
+  rest.colSpan = document.body.classList.contains('has-gpu') ? 9 : 8;
+  tr.appendChild(rest);
+  const actions = el('td', 'actions');
+  const named = { key: group.key, name: group.name };
+  if (trusted && members.some((m) => !m.running)) actions.appendChild(actionButton(named, 'start', 'Start', '▶'));
+  if (members.some((m) => m.running)) actions.appendChild(actionButton(named, 'stop', 'Stop', '■'));
+  if (trusted && members.some((m) => m.running)) actions.appendChild(actionButton(named, 'restart', 'Restart', '↻'));
+  tr.appendChild(actions);
+  return tr;
+}
+
+/** The engines' rows in order, each group's replicas under a group row at the first replica's place. */
+function rows(engines: readonly PanelEngine[], trusted: boolean, multiFolder: boolean): HTMLTableRowElement[] {
+  const out: HTMLTableRowElement[] = [];
+  const done = new Set<string>();
+  for (const e of engines) {
+    if (!e.group) {
+      out.push(row(e, trusted, multiFolder));
+      continue;
+    }
+    if (done.has(e.group.key)) continue;
+    done.add(e.group.key);
+    const members = engines.filter((m) => m.group?.key === e.group?.key);
+    out.push(groupRow(e.group, members, trusted), ...members.map((m) => row(m, trusted, multiFolder)));
+  }
+  return out;
+}
+
 function row(e: PanelEngine, trusted: boolean, multiFolder: boolean): HTMLTableRowElement {
-  const tr = el('tr', `state-${e.state}`);
+  const tr = el('tr', `state-${e.state}${e.group ? ' replica' : ''}`);
   tr.dataset.key = e.key;
   const name = el('td', 'name', e.name);
   if (multiFolder) name.appendChild(el('span', 'folder', ` ${e.folder}`));
@@ -154,7 +195,7 @@ function render(m: HostMessage): void {
   const focused = focusKey();
   // The GPU column only where nvidia-smi reports something.
   document.body.classList.toggle('has-gpu', m.engines.some((e) => e.gpuMemoryMiB !== null));
-  tbody.replaceChildren(...m.engines.map((e) => row(e, m.trusted, m.multiFolder)));
+  tbody.replaceChildren(...rows(m.engines, m.trusted, m.multiFolder));
   restoreFocus(focused);
   table.hidden = m.engines.length === 0;
   emptyEl.hidden = m.engines.length > 0;

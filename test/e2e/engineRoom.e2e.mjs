@@ -192,6 +192,61 @@ function findFiles(dir, name) {
   return out;
 }
 
+test('(e2e) a group of replicas: the tree and the panel show it under its name with x/y healthy; start from the group node, stop from the panel\'s group row', async (t) => {
+  const multiport = path.join(ENGINES, 'multiport.cjs');
+  const group = [
+    {
+      name: 'vllm', replicas: 4, gpus: '${replica}', port: 'auto', ports: { metrics: 'auto' }, portBlock: 4, health: { http: '/health' },
+      command: [process.execPath, multiport, '--port', '${port}', '--listen', 'metrics=${port.metrics}', '--listen', 'side=${portBlock+3}', '--replica', '${replica}'],
+    },
+    engines[0],
+  ];
+  const { dir, env } = await createWorkspace(t, { engines: group });
+  const server = await startCodeServer({ workspace: dir, vsix, env, name: 'replicas', artifactsDir: path.join(ARTIFACTS, 'replicas'), settings: { 'engineRoom.refreshInterval': 60_000 } });
+  const ui = await launchBrowser({ artifactsDir: server.artifactsDir, viewport: { width: 1400, height: 820 } });
+  const page = ui.page;
+  try {
+    await openWorkbench(page, server);
+    await openEngineRoom(page);
+    await findTreeItem(page, 'Engines', 'vllm-3', { timeoutMs: 30_000 });
+    const before = await treeItems(page, 'Engines');
+    assert.deepEqual(before.map((r) => [r.label, r.level]), [['vllm', 1], ['vllm-0', 2], ['vllm-1', 2], ['vllm-2', 2], ['vllm-3', 2], ['web', 1]]);
+    assert.match(before[0].description, /^0\/4 healthy · 4 replicas$/);
+
+    await clickTreeItemAction(page, 'Engines', 'vllm', 'Start Engine...');
+    const rows = await waitUntil(async () => {
+      const r = await treeItems(page, 'Engines');
+      return r[0]?.description.startsWith('4/4 healthy') ? r : null;
+    }, { timeoutMs: 60_000, message: 'the group node to say 4/4 healthy' });
+    const status = cliStatus(dir, env);
+    assert.deepEqual(status.map((e) => `${e.name}:${e.state}`), ['vllm-0:healthy', 'vllm-1:healthy', 'vllm-2:healthy', 'vllm-3:healthy', 'web:stopped']);
+    for (const e of status.slice(0, 4)) {
+      const row = rows.find((r) => r.label === e.name);
+      assert.ok(row.description.includes(`:${e.ports.port} metrics:${e.ports.metrics}`), `${e.name} in the tree: ${row.description}`);
+    }
+
+    await runCommand(page, 'Engine Room: Show Engines Panel');
+    const frame = await webviewFrame(page, { extensionId: EXT_ID, purpose: 'webviewView', waitFor: 'tbody tr.group' });
+    const panelRows = await waitUntil(async () => {
+      const r = await frame.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => `${tr.classList.contains('group') ? 'group' : 'engine'} ${tr.querySelector('.name')?.firstChild?.textContent ?? ''} ${tr.querySelector('.state')?.textContent ?? ''}`));
+      return r[0] === 'group vllm 4/4 healthy' ? r : null;
+    }, { timeoutMs: 15_000, message: 'the panel\'s group row to say 4/4 healthy' });
+    assert.deepEqual(panelRows, ['group vllm 4/4 healthy', 'engine vllm-0 healthy', 'engine vllm-1 healthy', 'engine vllm-2 healthy', 'engine vllm-3 healthy', 'engine web stopped']);
+    await openEngineRoom(page);
+    await page.mouse.move(900, 200);
+    await screenshot(page, ARTIFACTS, 'replica-group');
+
+    // Stop from the panel's group row: every replica stops, web was never started.
+    await frame.locator('tr.group button.stop').click();
+    await waitUntil(() => cliStatus(dir, env).every((e) => e.state === 'stopped'), { timeoutMs: 30_000, message: 'every replica stopped' });
+    for (const e of status) if (e.pid) assert.equal(pidAlive(e.pid), false, `${e.name} (pid ${e.pid}) still runs`);
+  } finally {
+    await ui.close();
+    await server.stop();
+    cliDown(dir, env);
+  }
+});
+
 test('(e2e) an untrusted workspace starts nothing and says why', async (t) => {
   const { dir, stateDir: state, env } = await createWorkspace(t, { engines });
   const server = await startCodeServer({ workspace: dir, vsix, env, trust: true, name: 'untrusted', artifactsDir: path.join(ARTIFACTS, 'untrusted') });

@@ -58,6 +58,17 @@ describe('endpointVariables', () => {
     assert.deepEqual(Object.keys(vars), Object.keys(expected));
   });
 
+  it('gives each named port as PORT_<PORTNAME>, with or without a main port', () => {
+    assert.deepEqual(endpointVariables([{ name: 'vllm-3', ports: { port: 20001, metrics: 20002, grpc_api: 9000 }, portBlock: [24000, 24019] }]), {
+      ENGINE_VLLM_3_URL: 'http://127.0.0.1:20001',
+      ENGINE_VLLM_3_PORT: '20001',
+      ENGINE_VLLM_3_PORT_METRICS: '20002',
+      ENGINE_VLLM_3_PORT_GRPC_API: '9000',
+      ENGINE_VLLM_3_PORT_BLOCK: '24000-24019',
+    });
+    assert.deepEqual(endpointVariables([{ name: 'w', ports: { metrics: 20002 }, openai: true }]), { ENGINE_W_PORT_METRICS: '20002' });
+  });
+
   it('upper-cases the name and turns every other character into _', () => {
     assert.equal(endpointPrefix('policy'), 'ENGINE_POLICY');
     assert.equal(endpointPrefix('reward-model.v2'), 'ENGINE_REWARD_MODEL_V2');

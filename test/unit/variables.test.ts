@@ -79,13 +79,17 @@ describe('classifyVariable', () => {
       '${port}',
       '${portBlock}',
       '${portBlockEnd}',
+      '${portBlock+N}',
+      '${port.NAME}',
       '${port:ENGINE}',
+      '${port:ENGINE.NAME}',
+      '${replica}',
       '${workspaceFolder}',
       '${env:NAME}',
     ]);
     assert.equal(
       unknownVariableMessage({ name: 'workspaceRoot' }),
-      'unknown variable "${workspaceRoot}"; supported: ${port}, ${portBlock}, ${portBlockEnd}, ${port:ENGINE}, ${workspaceFolder}, ${env:NAME}',
+      'unknown variable "${workspaceRoot}"; supported: ${port}, ${portBlock}, ${portBlockEnd}, ${portBlock+N}, ${port.NAME}, ${port:ENGINE}, ${port:ENGINE.NAME}, ${replica}, ${workspaceFolder}, ${env:NAME}',
     );
     assert.ok(unknownVariableMessage({ name: 'HOME' }).endsWith('; for the environment variable write "${env:HOME}"'));
   });

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { contextValue, engineUrl, portsText, stateLabel } from '../../src/shared/viewModel';
+import { contextValue, engineUrl, groupContextValue, groupKey, groupState, healthySummary, portsText, stateLabel } from '../../src/shared/viewModel';
 import { isRunning } from '../../src/shared/engineState';
 import type { EngineSnapshot } from '../../src/core/supervisor/supervisor';
 import type { LockWaitInfo } from '../../src/core/hostLock';
@@ -50,7 +50,28 @@ test('(unit) inline actions by state: start when idle, stop and restart when run
 
 test('(unit) every menu clause on tree items matches at least one state and none is malformed', () => {
   const states: Snap[] = [base, { ...base, state: 'healthy', pid: 1, ports: { port: 1 } }, { ...base, state: 'failed' }, { ...base, state: 'starting', pid: 1 }];
-  for (const m of menus) assert.ok(states.some((s) => shows(m.when ?? '', contextValue(s))), `${m.command} (${m.when}) never shows`);
+  const values = [...states.map(contextValue), groupContextValue(states)];
+  for (const m of menus) assert.ok(values.some((v) => shows(m.when ?? '', v)), `${m.command} (${m.when}) never shows`);
+});
+
+test('(unit) a group of replicas: start, stop and restart on the group node, by what its replicas do', () => {
+  const healthy: Snap = { ...base, state: 'healthy', pid: 10, ports: { port: 8000 } };
+  const actions = (members: Snap[], inline: boolean) =>
+    menus
+      .filter((m) => (m.group?.startsWith('inline') ?? false) === inline && shows(m.when ?? '', groupContextValue(members)))
+      .map((m) => m.command.replace('engineRoom.engine.', ''));
+  assert.deepEqual(actions([base, base], true), ['start']);
+  assert.deepEqual(actions([healthy, healthy], true), ['stop', 'restart']);
+  assert.deepEqual(actions([healthy, base], true), ['start', 'stop', 'restart']);
+  // The context menu has all three whatever the state; no log, URL or browser for a group.
+  assert.deepEqual(actions([base, base], false), ['start', 'stop', 'restart']);
+  assert.deepEqual(actions([healthy], false), ['start', 'stop', 'restart']);
+  assert.equal(healthySummary([healthy, healthy, base]), '2/3 healthy');
+  assert.equal(groupState([healthy, healthy]), 'healthy');
+  assert.equal(groupState([healthy, { ...base, state: 'failed' }, base]), 'failed');
+  assert.equal(groupState([healthy, base]), 'unhealthy');
+  assert.equal(groupKey({ key: '/w/.vscode/engines.json#vllm-3', replica: { group: 'vllm' } }), '/w/.vscode/engines.json#vllm');
+  assert.equal(groupKey({ key: '/w/.vscode/engines.json#api' }), undefined);
 });
 
 test('(unit) labels, ports and URLs', () => {

@@ -2,9 +2,10 @@
 import { isAlive } from '../../core/platform';
 import { UsageError, err, loadOrExit, makeSupervisor, warnIfStateDirFull } from '../common';
 
-export async function run(names: string[], opts: { config?: string }): Promise<number> {
+export async function run(given: string[], opts: { config?: string }): Promise<number> {
   const config = await loadOrExit(opts.config);
   const sup = makeSupervisor(config, 'engine-room down');
+  const names = sup.expand(given);
   for (const n of names) if (!sup.names().includes(n)) throw new UsageError(`No engine named "${n}" in ${config.file}.`);
   await sup.refresh();
   const running = sup.snapshots().filter((s) => s.pid !== null && (names.length === 0 || names.includes(s.name)));

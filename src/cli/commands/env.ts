@@ -1,14 +1,16 @@
 // `engine-room env`.
+import { expandGroups, unknownNames } from '../../core/engineGroups';
 import { ENDPOINT_FORMATS, endpointVariables, formatEndpoints, type EndpointFormat } from '../../core/endpoints';
 import { UsageError, err, loadOrExit, makeSupervisor } from '../common';
 
-export async function run(names: string[], opts: { config?: string; format?: string }): Promise<number> {
+export async function run(given: string[], opts: { config?: string; format?: string }): Promise<number> {
   const format = (opts.format ?? 'shell') as EndpointFormat;
   if (!ENDPOINT_FORMATS.includes(format)) {
     throw new UsageError(`--format must be ${ENDPOINT_FORMATS.join(', ')}; got "${opts.format}".`);
   }
   const config = await loadOrExit(opts.config);
-  for (const n of names) if (!config.engines.some((e) => e.name === n)) throw new UsageError(`No engine named "${n}" in ${config.file}.`);
+  for (const n of unknownNames(config.engines, given)) throw new UsageError(`No engine named "${n}" in ${config.file}.`);
+  const names = expandGroups(config.engines, given);
   const sup = makeSupervisor(config, 'engine-room env');
   await sup.refresh();
   const openai = new Map(config.engines.map((e) => [e.name, e.openai === true]));

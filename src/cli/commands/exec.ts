@@ -32,7 +32,7 @@ function expandEnv(pairs: ReadonlyArray<[string, string]>, lease: ExternalLease,
   const ctx = {
     port: lease.port ?? undefined,
     portBlock: lease.portBlock ?? undefined,
-    portOf: (name: string) => (configFile ? leases.find((l) => l.key === leaseKey(configFile, name))?.ports.port : undefined),
+    portOf: (name: string, portName = 'port') => (configFile ? leases.find((l) => l.key === leaseKey(configFile, name))?.ports[portName] : undefined),
     workspaceFolder: configFile ? workspaceFolderFor(configFile) : process.cwd(),
     env: process.env,
   };

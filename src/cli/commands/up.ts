@@ -1,5 +1,6 @@
 // `engine-room up`.
 import * as fs from 'node:fs';
+import { expandGroups, unknownNames } from '../../core/engineGroups';
 import { readLastLines } from '../../core/logs';
 import { isRunning } from '../../shared/engineState';
 import { exitAfterFlush } from '../exit';
@@ -7,9 +8,11 @@ import { UsageError, engineJson, err, loadOrExit, makeSupervisor, out, portsText
 
 const COLORS = [36, 35, 33, 32, 34, 91, 96, 95, 93, 92];
 
-export async function run(names: string[], opts: { config?: string; detach?: boolean; json?: boolean; 'stop-on-kill'?: boolean }): Promise<number> {
+export async function run(given: string[], opts: { config?: string; detach?: boolean; json?: boolean; 'stop-on-kill'?: boolean }): Promise<number> {
   const config = await loadOrExit(opts.config);
-  for (const n of names) if (!config.engines.some((e) => e.name === n)) throw new UsageError(`No engine named "${n}" in ${config.file}.`);
+  for (const n of unknownNames(config.engines, given)) throw new UsageError(`No engine named "${n}" in ${config.file}.`);
+  // `up NAME` of a group of replicas starts them all; `up NAME-3` one of them.
+  const names = expandGroups(config.engines, given);
   // Engines of this config left by a killed `up` or a crashed window become ours (and stop with us).
   if (opts.detach && opts['stop-on-kill']) throw new UsageError('--stop-on-kill makes no sense with --detach: detached engines outlive the command.');
   const sup = makeSupervisor(config, opts.detach ? 'engine-room up --detach' : 'engine-room up', 'adopt', opts['stop-on-kill'] ?? false);

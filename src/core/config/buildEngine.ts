@@ -14,6 +14,7 @@ import {
   durationReader,
   toEnvironment,
   toHealthSpec,
+  toNamedPorts,
   toPortRequest,
   toRestartPolicy,
   type FieldError,
@@ -48,7 +49,10 @@ export function buildEngine(
     envFile,
     host,
     port,
+    ports,
     portBlock,
+    replicas,
+    gpusPerReplica,
     health,
     startTimeout,
     stopTimeout,
@@ -64,6 +68,9 @@ export function buildEngine(
     ...unread
   } = raw;
   allFieldsRead(unread);
+  // Read by replicas.ts: the entry is already one of its replicas here, with its own gpus.
+  void replicas;
+  void gpusPerReplica;
   const { reporter } = ctx;
   const base: PathSegment[] = ['engines', entry.index];
   const fieldError: FieldError = (keys, message) =>
@@ -72,7 +79,8 @@ export function buildEngine(
   const hasPort = port !== undefined;
   const d = ENGINE_DEFAULTS;
 
-  const portRequest = toPortRequest(port, fieldError);
+  const portRequest = toPortRequest(port, fieldError, ['port']);
+  const namedPorts = toNamedPorts(ports, fieldError);
   const healthSpec = toHealthSpec(health, hasPort, fieldError, duration);
   const restartPolicy = toRestartPolicy(restart, duration);
   const lockMode = startLock ?? d.startLock;
@@ -85,7 +93,7 @@ export function buildEngine(
     reporter,
     entry,
     byName,
-    { name, dependsOn, hasPort, hasPortBlock: portBlock !== undefined },
+    { name, dependsOn, hasPort, portBlock, portNames: Object.keys(ports ?? {}) },
     variableSites(raw, entry),
   );
   if (isPresetName(user.preset)) checkPresetPort(reporter, entry, user);
@@ -101,6 +109,7 @@ export function buildEngine(
     ...(envFile !== undefined ? { envFile } : {}),
     host: host ?? d.host,
     ...(portRequest !== undefined ? { port: portRequest } : {}),
+    ...(namedPorts !== undefined ? { ports: namedPorts } : {}),
     ...(portBlock !== undefined ? { portBlock } : {}),
     health: healthSpec,
     startTimeout: duration(['startTimeout'], startTimeout, d.startTimeout),
@@ -114,6 +123,7 @@ export function buildEngine(
     ...(preset !== undefined ? { preset } : {}),
     ...(gpuIds !== undefined ? { gpus: gpuIds } : {}),
     ...(openai !== undefined ? { openai } : {}),
+    ...(entry.replica !== undefined ? { replica: entry.replica } : {}),
     range: reporter.nodeRange(entry.node),
   };
   return { spec, edges: references.edges };

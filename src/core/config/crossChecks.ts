@@ -15,20 +15,31 @@ export interface BuiltEngine {
   readonly spec: EngineSpec;
 }
 
-/** The engines by name, the first engine with a name owning it; a later one with that name is an error. */
+/**
+ * The engines by name, the first engine with a name owning it; a later one with that name is an error. A
+ * group (`"replicas"`) owns its own name and each replica's, `NAME-0` ..: a replica name that another
+ * engine has is an error at the later of the two (at `replicas` when that is the group).
+ */
 export function engineNames(reporter: Reporter, entries: readonly EngineEntry[]): Map<string, EngineEntry> {
   const byName = new Map<string, EngineEntry>();
+  const claim = (name: string, entry: EngineEntry, key: 'name' | 'replicas'): void => {
+    const first = byName.get(name);
+    if (!first) {
+      byName.set(name, entry);
+      return;
+    }
+    const firstLine = reporter.line(propertyNode(first.node, first.replica ? 'replicas' : 'name') ?? first.node);
+    const user = first.replica ? `replica "${name}" of engines[${first.index}] (line ${firstLine})` : `engines[${first.index}] on line ${firstLine}`;
+    const message =
+      key === 'name'
+        ? `duplicate engine name "${name}"; ${user} already uses it`
+        : `replica "${name}" has the name of ${user}; rename one of them`;
+    reporter.error(['engines', entry.index, key], propertyNode(entry.node, key) ?? entry.node, message);
+  };
   for (const entry of entries) {
     if (entry.name === undefined) continue;
-    const first = byName.get(entry.name);
-    if (first) {
-      const nameNode = propertyNode(entry.node, 'name') ?? entry.node;
-      const firstLine = reporter.line(propertyNode(first.node, 'name') ?? first.node);
-      const message = `duplicate engine name "${entry.name}"; engines[${first.index}] on line ${firstLine} already uses it`;
-      reporter.error(['engines', entry.index, 'name'], nameNode, message);
-    } else {
-      byName.set(entry.name, entry);
-    }
+    claim(entry.name, entry, 'name');
+    for (const replica of entry.replicas ?? []) if (replica.name !== undefined) claim(replica.name, replica, 'replicas');
   }
   return byName;
 }
@@ -79,7 +90,8 @@ export function checkSharedGpus(reporter: Reporter, engines: readonly BuiltEngin
     if (gpus.size === 0) continue;
     const keys: PathSegment[] = ['env', 'CUDA_VISIBLE_DEVICES'];
     const node = originNode(entry, keys);
-    const field: PathSegment[] = node === propertyNode(entry.node, 'gpus') ? ['gpus'] : keys;
+    const gpusKey = (['gpus', 'gpusPerReplica'] as const).find((k) => node === propertyNode(entry.node, k));
+    const field: PathSegment[] = gpusKey ? [gpusKey] : keys;
     for (const other of seen) {
       const shared = [...gpus].filter((g) => other.gpus.has(g));
       if (shared.length === 0) continue;
@@ -148,22 +160,30 @@ export function checkCycles(reporter: Reporter, entries: readonly EngineEntry[],
   }
 }
 
-/** Two engines cannot both insist on the same port; ranges and "auto" are leased apart at start time. */
+/**
+ * Two engines (or two ports of one engine) cannot both insist on the same port; ranges and "auto" are
+ * leased apart at start time. The replicas of a group share their fields, so a fixed port there is an error.
+ */
 export function checkFixedPorts(reporter: Reporter, engines: readonly BuiltEngine[]): void {
-  const owners = new Map<number, EngineEntry>();
+  const owners = new Map<number, { entry: EngineEntry; keys: PathSegment[] }>();
   for (const { entry, spec } of engines) {
-    if (spec.port?.kind !== 'fixed') continue;
-    const owner = owners.get(spec.port.port);
-    if (!owner) {
-      owners.set(spec.port.port, entry);
-      continue;
+    const fixed: Array<{ keys: PathSegment[]; port: number }> = [];
+    if (spec.port?.kind === 'fixed') fixed.push({ keys: ['port'], port: spec.port.port });
+    for (const [name, p] of Object.entries(spec.ports ?? {})) if (p.kind === 'fixed') fixed.push({ keys: ['ports', name], port: p.port });
+    for (const { keys, port } of fixed) {
+      const owner = owners.get(port);
+      if (!owner) {
+        owners.set(port, { entry, keys });
+        continue;
+      }
+      const ownerLine = reporter.line(originNode(owner.entry, owner.keys));
+      const what = owner.keys.length > 1 ? `port "${String(owner.keys[1])}"` : 'port';
+      const message =
+        owner.entry.index === entry.index && entry.replica && owner.entry !== entry
+          ? `port ${port} is fixed, but the ${entry.replica.count} replicas cannot all have it; use "auto" or a range`
+          : `port ${port} is already the ${what} of engine "${owner.entry.name ?? ''}" (line ${ownerLine})`;
+      reporter.error(['engines', entry.index, ...keys], originNode(entry, keys), message);
     }
-    const ownerLine = reporter.line(propertyNode(owner.node, 'port') ?? owner.node);
-    reporter.error(
-      ['engines', entry.index, 'port'],
-      propertyNode(entry.node, 'port') ?? entry.node,
-      `port ${spec.port.port} is already the port of engine "${owner.name ?? ''}" (line ${ownerLine})`,
-    );
   }
 }
 

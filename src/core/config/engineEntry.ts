@@ -1,4 +1,5 @@
 /** The engines of a config as pass 3 sees them: each with its node, its value and its preset applied. */
+import type { ReplicaInfo } from '../model';
 import { expandPreset } from '../presets';
 import {
   isObject,
@@ -20,6 +21,10 @@ export interface EngineEntry {
   readonly valid: boolean;
   /** `value` with its preset and `gpus` applied (see `expandPreset`); `value` itself when not an object. */
   readonly expanded: JsonValue;
+  /** A group's replicas (`"replicas": N`), each an entry of its own with the same index and node. */
+  readonly replicas?: readonly EngineEntry[];
+  /** Set on a replica: which one it is. */
+  readonly replica?: ReplicaInfo;
 }
 
 /** A dependency of one engine on another, with the string node that creates it. */
@@ -44,15 +49,20 @@ export function engineEntries(
   });
 }
 
+/** The engines an entry makes: its replicas, or the entry itself. */
+export function enginesOf(entry: EngineEntry): readonly EngineEntry[] {
+  return entry.replicas ?? [entry];
+}
+
 /**
  * The node a value of the expanded engine came from: the user's own node when the user wrote it, else
- * `gpus` for the `CUDA_VISIBLE_DEVICES` it sets, else `preset`, else the engine.
+ * `gpus` (or `gpusPerReplica`) for the `CUDA_VISIBLE_DEVICES` it sets, else `preset`, else the engine.
  */
 export function originNode(entry: EngineEntry, keys: readonly PathSegment[]): JsonNode {
   const own = nodeAtPath(entry.node, keys);
   if (own) return own;
   if (keys[0] === 'env' && keys[1] === 'CUDA_VISIBLE_DEVICES') {
-    const gpus = propertyNode(entry.node, 'gpus');
+    const gpus = propertyNode(entry.node, 'gpus') ?? propertyNode(entry.node, 'gpusPerReplica');
     if (gpus) return gpus;
   }
   return propertyNode(entry.node, 'preset') ?? entry.node;

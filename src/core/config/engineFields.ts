@@ -6,7 +6,7 @@ import { errorMessage } from '../errors';
 import type { HealthProbe, HealthSpec, PortRequest, RestartPolicy } from '../model';
 import { ENGINE_DEFAULTS, MAX_DURATION_MS, parseDuration } from './defaults';
 import type { PathSegment } from './jsonTree';
-import { allFieldsRead, type RawDuration, type RawEngine, type RawHealth } from './rawEngine';
+import { allFieldsRead, type RawDuration, type RawEngine, type RawHealth, type RawPort } from './rawEngine';
 
 /** Reports an error at a field of the engine being built, given by its keys below the engine. */
 export type FieldError = (keys: PathSegment[], message: string) => void;
@@ -25,15 +25,26 @@ export function durationReader(fieldError: FieldError): DurationOf {
   };
 }
 
-export function toPortRequest(port: RawEngine['port'], fieldError: FieldError): PortRequest | undefined {
+export function toPortRequest(port: RawPort | undefined, fieldError: FieldError, keys: PathSegment[]): PortRequest | undefined {
   if (port === 'auto') return { kind: 'auto' };
   if (typeof port === 'number') return { kind: 'fixed', port };
   if (Array.isArray(port)) {
     const [from, to] = port;
-    if (from > to) fieldError(['port'], `the range [${from}, ${to}] is reversed; write [${to}, ${from}]`);
+    if (from > to) fieldError(keys, `the range [${from}, ${to}] is reversed; write [${to}, ${from}]`);
     return { kind: 'range', from, to };
   }
   return undefined;
+}
+
+/** The named ports of `ports`, in the order written. */
+export function toNamedPorts(ports: RawEngine['ports'], fieldError: FieldError): Record<string, PortRequest> | undefined {
+  if (ports === undefined) return undefined;
+  const out: Record<string, PortRequest> = {};
+  for (const [name, p] of Object.entries(ports)) {
+    const request = toPortRequest(p, fieldError, ['ports', name]);
+    if (request !== undefined) out[name] = request;
+  }
+  return out;
 }
 
 const NO_HEALTH: RawHealth = {};

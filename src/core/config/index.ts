@@ -7,8 +7,9 @@
  * 1. JSON syntax (`syntax.ts`; jsonc-parser: comments and trailing commas allowed);
  * 2. structure, with the same JSON schema the editor uses (`schema/engines.schema.json`, run by ajv); ajv's
  *    raw errors are boiled down to one readable message per bad field (`schemaProblems.ts`);
- * 3. meaning (`buildEngine.ts`, `engineFields.ts`, `references.ts`, `crossChecks.ts`): duplicate names,
- *    `dependsOn` and `${port:X}` references, cycles, variables, ports, regexes, GPUs given to two engines...
+ * 3. meaning (`buildEngine.ts`, `engineFields.ts`, `references.ts`, `crossChecks.ts`, `replicas.ts`):
+ *    duplicate names, `dependsOn` and `${port:X}` references, cycles, variables, ports, regexes, GPUs
+ *    given to two engines, replicas (an entry with `"replicas": N` is built as N engines)...
  *
  * Presets (`"preset": "vllm"`, see `presets.ts`) and `gpus` are applied between passes 2 and 3: the schema
  * checks what the user wrote, pass 3 checks and builds the expanded engine. A problem in a value the preset
@@ -24,9 +25,10 @@ import type { ConfigProblem, EngineSpec, LoadResult } from '../model';
 import { buildEngine, type BuildContext } from './buildEngine';
 import { checkCycles, checkFixedPorts, checkSharedGpus, engineNames, type BuiltEngine } from './crossChecks';
 import { MAX_CONFIG_BYTES, tooLargeMessage } from './defaults';
-import { engineEntries, type Edge } from './engineEntry';
+import { engineEntries, enginesOf, type Edge } from './engineEntry';
 import { isObject, nodeToValue, propertyNode, type JsonNode, type JsonValue } from './jsonTree';
 import { Reporter, fileProblem } from './reporter';
+import { checkReplicaFields, withReplicas } from './replicas';
 import { reportSchemaProblems } from './schemaProblems';
 import { parseJsonTree, reportDuplicateKeys } from './syntax';
 
@@ -149,15 +151,21 @@ function buildEngines(
 ): EngineSpec[] | undefined {
   const enginesNode = propertyNode(root, 'engines');
   if (!isObject(value) || !Array.isArray(value.engines) || enginesNode?.type !== 'array') return undefined;
-  const entries = engineEntries(enginesNode, value.engines, invalid);
+  const entries = withReplicas(engineEntries(enginesNode, value.engines, invalid));
   const byName = engineNames(ctx.reporter, entries);
   const built: BuiltEngine[] = [];
+  // By entry: a group's edges are its replicas' together (they cannot form a cycle among themselves).
   const edges = new Map<number, Edge[]>();
   for (const entry of entries) {
     if (!entry.valid) continue;
-    const engine = buildEngine(ctx, entry, byName);
-    built.push({ entry, spec: engine.spec });
-    edges.set(entry.index, engine.edges);
+    checkReplicaFields(ctx.reporter, entry);
+    const out: Edge[] = [];
+    for (const one of enginesOf(entry)) {
+      const engine = buildEngine(ctx, one, byName);
+      built.push({ entry: one, spec: engine.spec });
+      out.push(...engine.edges);
+    }
+    edges.set(entry.index, out);
   }
   checkCycles(ctx.reporter, entries, edges);
   checkFixedPorts(ctx.reporter, built);

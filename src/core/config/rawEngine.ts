@@ -10,6 +10,9 @@ import type { RestartPolicy, StartLockMode } from '../model';
 /** Whole milliseconds or a string like `"30s"` (see `parseDuration`). */
 export type RawDuration = number | string;
 
+/** `"auto"`, a fixed port or a range `[from, to]`: `port` and each of `ports`. */
+export type RawPort = 'auto' | number | [number, number];
+
 export interface RawHealth {
   readonly http?: string;
   readonly expectStatus?: number | number[];
@@ -38,8 +41,11 @@ export interface RawEngine {
   readonly env?: Readonly<Record<string, string | number | boolean>>;
   readonly envFile?: string;
   readonly host?: string;
-  readonly port?: 'auto' | number | [number, number];
+  readonly port?: RawPort;
+  readonly ports?: Readonly<Record<string, RawPort>>;
   readonly portBlock?: number;
+  readonly replicas?: number;
+  readonly gpusPerReplica?: number;
   readonly health?: RawHealth;
   readonly startTimeout?: RawDuration;
   readonly stopTimeout?: RawDuration;

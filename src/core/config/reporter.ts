@@ -14,6 +14,8 @@ export function fileProblem(file: string, message: string): ConfigProblem {
 
 export class Reporter {
   private readonly problems: ConfigProblem[] = [];
+  /** The problems reported so far, to say each once: the replicas of a group are built from one text. */
+  private readonly seen = new Set<string>();
   private readonly lines: LineMap;
 
   constructor(
@@ -67,7 +69,11 @@ export class Reporter {
     message: string,
   ): void {
     const range = 'type' in where ? this.problemRange(where) : where;
-    this.problems.push({ file: this.file, field: formatPath(segments), message, severity, range });
+    const field = formatPath(segments);
+    const key = `${severity}\0${range.offset}\0${range.length}\0${field}\0${message}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.problems.push({ file: this.file, field, message, severity, range });
   }
 
   /**

@@ -87,13 +87,14 @@ export class SupervisorContext {
   }
 
   /** Expands an engine's command, environment and probe for these ports. */
-  prepare(spec: EngineSpec, port: number | undefined, block: readonly [number, number] | undefined, data: RegistryData): Launch {
-    const portOf = (name: string) => {
+  prepare(spec: EngineSpec, ports: Readonly<Record<string, number>>, block: readonly [number, number] | undefined, data: RegistryData): Launch {
+    const portOf = (name: string, portName = 'port') => {
       const other = this.runtimes.get(name);
       const lease = other ? data.leases.find((l) => l.key === other.key) : undefined;
-      return lease?.ports.port;
+      return lease?.ports[portName];
     };
-    return prepareLaunch({ spec, workspaceFolder: this.config.workspaceFolder, port, portBlock: block, portOf, baseEnv: this.env });
+    const { port, ...named } = ports;
+    return prepareLaunch({ spec, workspaceFolder: this.config.workspaceFolder, port, ports: named, portBlock: block, portOf, baseEnv: this.env });
   }
 
   /** Once per run of a healthy OpenAI-compatible engine: which models it serves. */

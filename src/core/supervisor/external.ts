@@ -137,7 +137,7 @@ export class ExternalEngines {
   /** The other owner's engine's expanded probe target, as we would expand it. */
   private launchOf(rt: Runtime, lease: LeaseRecord) {
     try {
-      return this.ctx.prepare(rt.spec, lease.ports.port, lease.portBlock ?? undefined, this.ctx.registry.read());
+      return this.ctx.prepare(rt.spec, lease.ports, lease.portBlock ?? undefined, this.ctx.registry.read());
     } catch {
       return undefined;
     }

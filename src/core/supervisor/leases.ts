@@ -14,6 +14,8 @@ import type { Runtime } from './runtime';
 
 export interface Leased {
   readonly port?: number;
+  /** The main port as `port` and the named ports, as the lease holds them. */
+  readonly ports?: Readonly<Record<string, number>>;
   readonly block?: [number, number];
   readonly error?: unknown;
 }
@@ -38,10 +40,17 @@ export async function leaseInside(ctx: SupervisorContext, rt: Runtime, data: Reg
     const exclude = new Set([...taken, ...rt.avoid]);
     const choice = { leased: exclude, ranges: ctx.ranges, leasedBy, engineName: rt.spec.name };
     const port = rt.spec.port ? await choosePort(rt.spec.port, choice) : undefined;
+    const ports: Record<string, number> = port !== undefined ? { port } : {};
     if (port !== undefined) exclude.add(port);
+    // Named ports are leased like the main one, each apart from all the others.
+    for (const [portName, request] of Object.entries(rt.spec.ports ?? {})) {
+      const named = await choosePort(request, { ...choice, leased: exclude, engineName: `${rt.spec.name} (port "${portName}")` });
+      ports[portName] = named;
+      exclude.add(named);
+    }
     const block = rt.spec.portBlock ? await chooseBlock(rt.spec.portBlock, { ...choice, leased: exclude }) : undefined;
     // Expand now, so a variable that cannot be resolved fails before anything is leased or spawned.
-    rt.launch = ctx.prepare(rt.spec, port, block, data);
+    rt.launch = ctx.prepare(rt.spec, ports, block, data);
     // Known before the spawn: if we die before recording the pid, the marker still finds the engine.
     rt.marker = newMarker();
     data.leases.push({
@@ -51,7 +60,7 @@ export async function leaseInside(ctx: SupervisorContext, rt: Runtime, data: Reg
       workspaceFolder: ctx.config.workspaceFolder,
       owner: ctx.owner,
       engine: null,
-      ports: port !== undefined ? { port } : {},
+      ports: { ...ports },
       portBlock: block ?? null,
       logFile: rt.logFile,
       host: rt.spec.host,
@@ -61,9 +70,9 @@ export async function leaseInside(ctx: SupervisorContext, rt: Runtime, data: Reg
       marker: rt.marker,
       ...(rt.launch.pidFile !== undefined ? { pidFile: rt.launch.pidFile } : {}),
     });
-    rt.ports = port !== undefined ? { port } : {};
+    rt.ports = ports;
     rt.portBlock = block ?? null;
-    return { port, block };
+    return { port, ports, block };
   } catch (e) {
     return { error: e };
   }

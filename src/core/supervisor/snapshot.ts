@@ -51,5 +51,6 @@ export function buildSnapshot(rt: Runtime, src: SnapshotSource): EngineSnapshot 
     openai: rt.spec.openai ?? false,
     models: rt.models,
     gpuMemoryMiB: rt.pid !== null ? rt.gpuMemoryMiB : undefined,
+    ...(rt.spec.replica ? { replica: rt.spec.replica } : {}),
   };
 }

@@ -8,6 +8,7 @@
  * Events: `change` with an EngineSnapshot whenever one engine's state, health or ports change; `line`
  * with (name, line) for every log line of an engine this supervisor started.
  */
+import { expandGroups } from '../engineGroups';
 import { EngineRoomError, errorMessage } from '../errors';
 import { lockState } from '../hostLock';
 import { logFileFor } from '../logs';
@@ -131,7 +132,7 @@ export class Supervisor {
    * failure (see the outcomes). Engines that run already (here or elsewhere) are left as they are.
    */
   start(names: readonly string[] = [], signal?: AbortSignal): Promise<StartOutcome[]> {
-    return this.starter.start(names, signal);
+    return this.starter.start(this.expand(names), signal);
   }
 
   /**
@@ -139,10 +140,15 @@ export class Supervisor {
    * trees are gone. Engines that depend on a stopped one are not stopped.
    */
   async stop(names: readonly string[] = []): Promise<void> {
-    const wanted = names.length > 0 ? names : this.names();
+    const wanted = names.length > 0 ? this.expand(names) : this.names();
     // Only which engines others run matters here: no health probes (they may run workspace commands).
     await this.refresh(false).catch(() => {});
     await Promise.all(wanted.map((n) => stopOne(this.ctx, this.ctx.runtime(n))));
+  }
+
+  /** The names with each group of replicas (its entry's `name`) replaced by the replicas. */
+  expand(names: readonly string[]): string[] {
+    return expandGroups(this.ctx.config.engines, names);
   }
 
   /** Stops and starts again. */

@@ -2,7 +2,7 @@
 import type { EngineRoomErrorCode } from '../errors';
 import type { HealthResult } from '../health';
 import type { LockWaitInfo } from '../hostLock';
-import type { EnginesConfig } from '../model';
+import type { EnginesConfig, ReplicaInfo } from '../model';
 import type { PortRanges } from '../ports';
 import type { OwnerRecord } from '../registry';
 import type { EngineState } from '../../shared/engineState';
@@ -61,6 +61,8 @@ export interface EngineSnapshot {
   readonly models?: readonly string[];
   /** GPU memory (MiB) its process tree uses, where `nvidia-smi` exists. */
   readonly gpuMemoryMiB?: number;
+  /** Set on a replica of a group (`"replicas"`): the tree and the panel show it under its group. */
+  readonly replica?: ReplicaInfo;
 }
 
 export interface SupervisorOptions {
