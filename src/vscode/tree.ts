@@ -192,5 +192,13 @@ function tooltip(s: EngineSnapshot): vscode.MarkdownString {
   if (s.exitCode !== null || s.signal) row('Exit', s.signal ? `killed by ${s.signal}` : `code ${s.exitCode}`);
   if (s.reason) row('Reason', s.reason);
   if (s.owner) row('Started by', `${s.owner.self ? 'this window' : s.owner.label}${s.owner.alive ? '' : ' (exited)'}`);
+  const f = s.failure;
+  if (f) {
+    // Why it failed, where the user looks: the signature and its hint, then the log's last words.
+    md.appendMarkdown('\n\n$(error) ');
+    md.appendText(f.summary);
+    if (f.hint) md.appendMarkdown('\n\n').appendText(f.hint);
+    if (f.lines.length > 0) md.appendMarkdown('\n\n').appendCodeblock(f.lines.join('\n'), 'log');
+  }
   return md;
 }

@@ -7,7 +7,8 @@ import { externalLeaseHolder } from '../externalLeases';
 import { isAlive } from '../platform';
 import { chooseBlock, choosePort } from '../ports';
 import { newMarker } from '../processTree';
-import { leasedPorts, sameLease, type LeaseRecord, type RegistryData } from '../registry';
+import { leasedPorts, sameLease, type LastFailure, type LeaseRecord, type RegistryData } from '../registry';
+import { lastRunOf, othersLastPorts, rememberFailure, rememberPorts } from './lastRuns';
 import type { EngineProcess } from '../engineProcess';
 import type { SupervisorContext } from './context';
 import type { Runtime } from './runtime';
@@ -36,10 +37,12 @@ export async function leaseInside(ctx: SupervisorContext, rt: Runtime, data: Reg
       return l ? `engine "${l.name}" of ${l.configFile} (${l.owner.label})` : externalLeaseHolder(data, p);
     };
     const exclude = new Set([...taken, ...rt.avoid]);
-    const choice = { leased: exclude, ranges: ctx.ranges, leasedBy, engineName: rt.spec.name };
-    const port = rt.spec.port ? await choosePort(rt.spec.port, choice) : undefined;
+    // The ports it had last, if they are free; a free choice keeps off the ports other engines had last.
+    const last = lastRunOf(data, rt.key);
+    const choice = { leased: exclude, ranges: ctx.ranges, leasedBy, engineName: rt.spec.name, spare: othersLastPorts(data, rt.key) };
+    const port = rt.spec.port ? await choosePort(rt.spec.port, { ...choice, preferred: last?.ports.port }) : undefined;
     if (port !== undefined) exclude.add(port);
-    const block = rt.spec.portBlock ? await chooseBlock(rt.spec.portBlock, { ...choice, leased: exclude }) : undefined;
+    const block = rt.spec.portBlock ? await chooseBlock(rt.spec.portBlock, { ...choice, leased: exclude, preferred: last?.portBlock?.[0] }) : undefined;
     // Expand now, so a variable that cannot be resolved fails before anything is leased or spawned.
     rt.launch = ctx.prepare(rt.spec, port, block, data);
     // Known before the spawn: if we die before recording the pid, the marker still finds the engine.
@@ -63,6 +66,7 @@ export async function leaseInside(ctx: SupervisorContext, rt: Runtime, data: Reg
     });
     rt.ports = port !== undefined ? { port } : {};
     rt.portBlock = block ?? null;
+    rememberPorts(data, rt.key, rt.ports, rt.portBlock);
     return { port, block };
   } catch (e) {
     return { error: e };
@@ -91,10 +95,11 @@ export async function recordFollowed(ctx: SupervisorContext, rt: Runtime, proc: 
   });
 }
 
-/** Releases this supervisor's lease of the engine. */
-export async function dropLease(ctx: SupervisorContext, rt: Runtime): Promise<void> {
+/** Releases this supervisor's lease of the engine; a failure of its run is recorded in the same write. */
+export async function dropLease(ctx: SupervisorContext, rt: Runtime, failure?: LastFailure): Promise<void> {
   await ctx.registry.update((data) => {
     data.leases = data.leases.filter((l) => !(l.key === rt.key && l.owner.id === ctx.owner.id));
+    if (failure) rememberFailure(data, rt.key, failure);
   });
 }
 
