@@ -198,7 +198,8 @@ function tooltip(s: EngineSnapshot): vscode.MarkdownString {
     md.appendMarkdown('\n\n$(error) ');
     md.appendText(f.summary);
     if (f.hint) md.appendMarkdown('\n\n').appendText(f.hint);
-    if (f.lines.length > 0) md.appendMarkdown('\n\n').appendCodeblock(f.lines.join('\n'), 'log');
+    // One paragraph a line: the hover renders a fenced block as one run of text.
+    for (const line of f.lines) md.appendMarkdown('\n\n').appendText(line);
   }
   return md;
 }

@@ -89,6 +89,7 @@ test('(e2e) a failed engine shows why in the tree tooltip, the panel and the toa
     assert.match(hoverText, /ModuleNotFoundError: No module named 'vllm_not_installed_here'/);
     assert.doesNotMatch(hoverText, /connection refused/);
     await screenshot(page, ARTIFACTS, 'failed-engine-tooltip');
+    await runCommand(page, 'Notifications: Clear All Notifications'); // the toast would cover the panel
 
     // The panel: a Reason column.
     await runCommand(page, 'Engine Room: Show Engines Panel');
