@@ -4,6 +4,7 @@ import { findConfigFile, formatProblem, loadConfig } from '../core/config';
 import type { EnginesConfig } from '../core/model';
 import { defaultStateDir, ensureStateDir, stateDirFull, stateDirFullMessage } from '../core/stateDir';
 import { Supervisor, type EngineSnapshot } from '../core/supervisor/supervisor';
+import { reasonText } from '../shared/viewModel';
 import { BadConfig, UsageError, err, out } from './io';
 
 // Re-exported: a command reaches everything it shares through this one module.
@@ -20,6 +21,7 @@ export function engineJson(s: EngineSnapshot) {
     health: s.health ? { ok: s.health.ok, latencyMs: s.health.latencyMs, detail: s.health.detail, at: new Date(s.health.at).toISOString() } : null,
     owner: s.owner ? { pid: s.owner.pid, kind: s.owner.kind, label: s.owner.label, alive: s.owner.alive } : null,
     reason: s.reason ?? null,
+    failure: s.failure ? { kind: s.failure.kind, summary: s.failure.summary, hint: s.failure.hint ?? null, lines: s.failure.lines } : null,
     exitCode: s.exitCode,
     restarts: s.restarts,
     gpuMemoryMiB: s.gpuMemoryMiB ?? null,
@@ -76,11 +78,23 @@ export function table(rows: string[][]): string {
 }
 
 export function printStatus(snaps: readonly EngineSnapshot[]): void {
-  const rows = [['NAME', 'STATE', 'PID', 'PORTS', 'HEALTH', 'OWNER']];
+  const rows = [['NAME', 'STATE', 'PID', 'PORTS', 'HEALTH', 'OWNER', 'REASON']];
   for (const s of snaps) {
     const health = s.health ? `${s.health.ok ? 'ok' : s.health.detail} (${s.health.latencyMs} ms)` : '-';
     const owner = s.owner ? `${s.owner.label}${s.owner.alive ? '' : ' (exited)'}` : '-';
-    rows.push([s.name, s.state, s.pid ? String(s.pid) : '-', portsText(s), health, owner]);
+    rows.push([s.name, s.state, s.pid ? String(s.pid) : '-', portsText(s), health, owner, reasonText(s) || '-']);
   }
   out(table(rows));
+  for (const s of snaps) if (s.state === 'failed') out(`\n${failureText(s)}`);
+}
+
+/** A failed engine, in full: why (the signature or the reason), what to do, its last meaningful lines. */
+export function failureText(s: EngineSnapshot): string {
+  const f = s.failure;
+  const head = `${s.name} failed: ${s.reason ?? f?.summary ?? 'failed'}`;
+  if (!f) return head;
+  const parts = [f.kind !== 'unknown' && !head.includes(f.summary) ? `${head}: ${f.summary}` : head];
+  if (f.hint) parts.push(`  hint: ${f.hint}`);
+  if (f.lines.length > 0) parts.push(`  last log lines (${s.logFile}):`, ...f.lines.map((l) => `    ${l}`));
+  return parts.join('\n');
 }

@@ -75,6 +75,14 @@ export interface PortChoiceContext {
   /** Who holds a leased port, for messages: "engine api (owner pid 12)". */
   readonly leasedBy: (port: number) => string | undefined;
   readonly engineName: string;
+  /** The port (or a block's first port) the engine had last: taken again when it is free. */
+  readonly preferred?: number;
+  /** Ports that other engines had last: a free choice avoids them while others are free. */
+  readonly spare?: ReadonlySet<number>;
+}
+
+function union(a: ReadonlySet<number>, b: ReadonlySet<number> | undefined): ReadonlySet<number> {
+  return b && b.size > 0 ? new Set([...a, ...b]) : a;
 }
 
 /** Picks the main port. Throws `port-leased`, `port-busy` or `no-free-port` with the holder named. */
@@ -98,7 +106,9 @@ export async function choosePort(req: PortRequest, ctx: PortChoiceContext): Prom
     case 'range':
     case 'auto': {
       const [from, to] = req.kind === 'range' ? [req.from, req.to] : ctx.ranges.auto;
-      const port = await firstFree(from, to, ctx.leased);
+      const pref = ctx.preferred;
+      if (pref !== undefined && pref >= from && pref <= to && !ctx.leased.has(pref) && (await isPortFree(pref))) return pref;
+      const port = (await firstFree(from, to, union(ctx.leased, ctx.spare))) ?? (ctx.spare?.size ? await firstFree(from, to, ctx.leased) : undefined);
       if (port === undefined) {
         throw new EngineRoomError('no-free-port', `No free port for engine "${ctx.engineName}" in ${from}-${to}.`);
       }
@@ -113,26 +123,27 @@ export async function choosePort(req: PortRequest, ctx: PortChoiceContext): Prom
  */
 export async function chooseBlock(size: number, ctx: PortChoiceContext, extraExclude: ReadonlySet<number> = new Set()): Promise<[number, number]> {
   const [from, to] = ctx.ranges.blocks;
+  const pref = ctx.preferred;
+  if (pref !== undefined && pref >= from && pref + size - 1 <= to && (await firstBad(pref, size, ctx.leased, extraExclude)) < 0) return [pref, pref + size - 1];
+  const found = (await firstFit(size, from, to, union(ctx.leased, ctx.spare), extraExclude)) ?? (ctx.spare?.size ? await firstFit(size, from, to, ctx.leased, extraExclude) : undefined);
+  if (found) return found;
+  throw new EngineRoomError('no-free-port', `No block of ${size} free ports for engine "${ctx.engineName}" in ${from}-${to}.`);
+}
+
+/** The first port of [start, start + size) that is excluded or in use, or -1 when all are free. */
+async function firstBad(start: number, size: number, leased: ReadonlySet<number>, extraExclude: ReadonlySet<number>): Promise<number> {
+  for (let p = start; p < start + size; p++) if (leased.has(p) || extraExclude.has(p)) return p;
+  for (let p = start; p < start + size; p++) if (!(await isPortFree(p))) return p;
+  return -1;
+}
+
+async function firstFit(size: number, from: number, to: number, leased: ReadonlySet<number>, extraExclude: ReadonlySet<number>): Promise<[number, number] | undefined> {
   const step = 10;
   let start = Math.ceil(from / step) * step;
   while (start + size - 1 <= to) {
-    let bad = -1;
-    for (let p = start; p < start + size; p++) {
-      if (ctx.leased.has(p) || extraExclude.has(p)) {
-        bad = p;
-        break;
-      }
-    }
-    if (bad < 0) {
-      for (let p = start; p < start + size; p++) {
-        if (!(await isPortFree(p))) {
-          bad = p;
-          break;
-        }
-      }
-    }
+    const bad = await firstBad(start, size, leased, extraExclude);
     if (bad < 0) return [start, start + size - 1];
     start = Math.ceil((bad + 1) / step) * step;
   }
-  throw new EngineRoomError('no-free-port', `No block of ${size} free ports for engine "${ctx.engineName}" in ${from}-${to}.`);
+  return undefined;
 }

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EventEmitter } from 'node:events';
+import type { FailureDiagnosis } from './failure';
 import type { HealthProbe } from './model';
 import { writeFileAtomic } from './atomicFile';
 import { lockDir, type HeldDirLock } from './dirLock';
@@ -96,6 +97,31 @@ export interface ExternalLeaseRecord {
   readonly leasedAt: number;
 }
 
+/**
+ * What is remembered of an engine between its runs (written only by supervisor/lastRuns.ts): the ports
+ * it last had, given to it again while they are free, and why its last run failed, for every process.
+ */
+export interface LastRunRecord {
+  /** The engine's lease key, `${configFile}#${name}`. */
+  readonly key: string;
+  ports: Record<string, number>;
+  portBlock: [number, number] | null;
+  /** When those ports were leased (epoch ms). */
+  at: number;
+  /** Its last run failed (cleared by its next start). */
+  failure?: LastFailure;
+}
+
+export interface LastFailure {
+  readonly reason: string;
+  readonly errorCode?: string;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly diagnosis: FailureDiagnosis;
+  /** When it failed (epoch ms). */
+  readonly at: number;
+}
+
 export interface RegistryData {
   version: 1;
   nextTicket: number;
@@ -107,6 +133,8 @@ export interface RegistryData {
   stops: StopRecord[];
   /** Absent in registries written before external leases existed. */
   external?: ExternalLeaseRecord[];
+  /** Absent in registries written before engines kept their ports. */
+  lastRuns?: LastRunRecord[];
 }
 
 export function emptyRegistry(): RegistryData {

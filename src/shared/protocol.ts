@@ -3,6 +3,7 @@
  * data only. The webview says `ready` first; the host then posts `state` on every change.
  */
 import type { EngineState } from './engineState';
+import type { FailureView } from './viewModel';
 
 export interface PanelEngine {
   /** Stable id: `${configFile}#${name}`. */
@@ -12,6 +13,8 @@ export interface PanelEngine {
   readonly folder: string;
   readonly state: EngineState;
   readonly reason: string | null;
+  /** Why it failed (state `failed`): a known signature with a hint, or its last meaningful log lines. */
+  readonly failure: FailureView | null;
   readonly pid: number | null;
   /** Port name to number; each gets a link. */
   readonly ports: Readonly<Record<string, number>>;

@@ -20,6 +20,24 @@ export interface EngineView extends RunInfo {
   readonly lockWait?: { readonly holder?: { readonly pid: number } };
 }
 
+/** Why an engine failed (core's FailureDiagnosis, declared here for the same reason as EngineView). */
+export interface FailureView {
+  readonly kind: string;
+  readonly summary: string;
+  readonly hint?: string;
+  readonly lines: readonly string[];
+}
+
+/**
+ * The one line that says why an engine is in its state, where a state needs one: a failure's summary
+ * ("CUDA out of memory", or its last meaningful log line), what a waiting or unhealthy engine waits for.
+ */
+export function reasonText(s: { readonly state: EngineState; readonly reason?: string | null; readonly failure?: FailureView | null }): string {
+  if (s.state === 'failed') return s.failure?.summary ?? s.reason ?? '';
+  if (s.state === 'waiting' || s.state === 'unhealthy') return s.reason ?? '';
+  return '';
+}
+
 /** Codicon id and theme color of each state. */
 export const STATE_ICONS: Readonly<Record<EngineState, readonly [string, string | undefined]>> = {
   stopped: ['circle-large-outline', 'disabledForeground'],

@@ -156,8 +156,11 @@ export class Commands {
     for (const { folder, results } of outcomes) for (const o of results) if (!o.ok && !o.cancelled) failed.push({ folder, o });
     for (const { folder, o } of failed) {
       const ref = this.store.engines(folder).find((r) => r.name === o.name);
-      this.log.error(`[${folder.folder.name}] ${o.name} failed: ${o.reason ?? o.state}`);
-      void vscode.window.showErrorMessage(`Engine "${o.name}" failed: ${o.reason ?? o.state}`, 'Show Log').then((c) => c && ref && this.showLog(ref));
+      const f = ref && this.store.snapshot(ref)?.failure;
+      // The signature and its hint, or the log's last line: never only "exited with code 1".
+      const why = f ? `${f.summary}${f.kind === 'unknown' && o.reason ? ` (${o.reason})` : ''}${f.hint ? `. ${f.hint}` : ''}` : (o.reason ?? o.state);
+      this.log.error(`[${folder.folder.name}] ${o.name} failed: ${o.reason ?? o.state}${f ? `\n${f.lines.join('\n')}` : ''}`);
+      void vscode.window.showErrorMessage(`Engine "${o.name}" failed: ${why}`, 'Show Log').then((c) => c && ref && this.showLog(ref));
     }
   }
 

@@ -149,11 +149,12 @@ export class EngineStore implements vscode.Disposable {
 
   /**
    * Starts engines (and what they depend on) under the host-wide start lock; `onProgress` sees every
-   * change of the jobs' folders until then. Never rejects for an engine's failure (see the outcomes).
+   * change of the engines this call starts, until then. Never rejects for an engine's failure (see the outcomes).
    */
   async start(jobs: readonly EngineJob[], opts: { signal?: AbortSignal; onProgress?: (s: EngineSnapshot) => void } = {}): Promise<Array<{ folder: FolderEngines; results: StartOutcome[] }>> {
-    const folders = new Set(jobs.map((j) => j.folder));
-    const sub = opts.onProgress && this.onDidChangeEngine((c) => folders.has(c.ref.folder) && opts.onProgress?.(c.snapshot));
+    // Only the engines this call starts (and their dependencies): not the health of others that run.
+    const starting = new Set(jobs.flatMap((j) => this.supervisorOf(j.folder).plan(j.names).map((n) => this.ref(j.folder, n).key)));
+    const sub = opts.onProgress && this.onDidChangeEngine((c) => starting.has(c.ref.key) && opts.onProgress?.(c.snapshot));
     try {
       return await Promise.all(jobs.map(async (j) => ({ folder: j.folder, results: await this.supervisorOf(j.folder).start(j.names, opts.signal) })));
     } finally {

@@ -68,7 +68,7 @@ export class EnginesPanel implements vscode.WebviewViewProvider, VisibleView, vs
 <body>
 <div id="lock" class="lock" role="status" aria-live="polite"></div>
 <table id="engines" aria-label="Engines">
-<thead><tr><th>Engine</th><th>State</th><th>PID</th><th>Ports</th><th>Block</th><th>Health</th><th>Recent</th><th>Uptime</th><th>Restarts</th><th class="gpu">GPU</th><th>Owner</th><th><span class="sr-only">Actions</span></th></tr></thead>
+<thead><tr><th>Engine</th><th>State</th><th>Reason</th><th>PID</th><th>Ports</th><th>Block</th><th>Health</th><th>Recent</th><th>Uptime</th><th>Restarts</th><th class="gpu">GPU</th><th>Owner</th><th><span class="sr-only">Actions</span></th></tr></thead>
 <tbody></tbody>
 </table>
 <p id="empty" class="empty" hidden>No engines configured. Run <em>Engine Room: Open Engines Configuration</em> to create <code>.vscode/engines.json</code>.</p>
@@ -149,6 +149,7 @@ function toPanelEngine(s: EngineSnapshot, folder: string): PanelEngine {
     folder,
     state: s.state,
     reason: s.reason ?? null,
+    failure: s.failure ? { kind: s.failure.kind, summary: s.failure.summary, hint: s.failure.hint, lines: [...s.failure.lines] } : null,
     pid: s.pid,
     ports: s.ports,
     host: browsableHost(s.host),

@@ -256,5 +256,14 @@ function tooltip(s: EngineSnapshot): vscode.MarkdownString {
   if (s.exitCode !== null || s.signal) row('Exit', s.signal ? `killed by ${s.signal}` : `code ${s.exitCode}`);
   if (s.reason) row('Reason', s.reason);
   if (s.owner) row('Started by', `${s.owner.self ? 'this window' : s.owner.label}${s.owner.alive ? '' : ' (exited)'}`);
+  const f = s.failure;
+  if (f) {
+    // Why it failed, where the user looks: the signature and its hint, then the log's last words.
+    md.appendMarkdown('\n\n$(error) ');
+    md.appendText(f.summary);
+    if (f.hint) md.appendMarkdown('\n\n').appendText(f.hint);
+    // One paragraph a line: the hover renders a fenced block as one run of text.
+    for (const line of f.lines) md.appendMarkdown('\n\n').appendText(line);
+  }
   return md;
 }

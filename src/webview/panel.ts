@@ -6,7 +6,7 @@ import type { EngineState } from '../shared/engineState';
 import { formatDuration, formatGiB } from '../shared/format';
 import { isHostMessage, type EngineAction, type HostMessage, type PanelEngine, type WebviewMessage } from '../shared/protocol';
 import { httpUrl } from '../shared/url';
-import { healthySummary } from '../shared/viewModel';
+import { healthySummary, reasonText } from '../shared/viewModel';
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
@@ -141,6 +141,12 @@ function row(e: PanelEngine, trusted: boolean, multiFolder: boolean): HTMLTableR
   state.appendChild(el('span', `badge ${e.state}`, e.state));
   if (e.reason && EXPLAINED.has(e.state)) state.title = e.reason;
   tr.appendChild(state);
+  // Why, in a word or a line: the failure's signature or last log line; its hint and lines on hover.
+  const why = reasonText(e);
+  const reason = el('td', 'reason', why || '–');
+  if (e.failure) reason.title = [e.reason, e.failure.hint, ...e.failure.lines].filter(Boolean).join('\n');
+  else if (why) reason.title = why;
+  tr.appendChild(reason);
   tr.appendChild(el('td', 'pid', e.pid ? String(e.pid) : '–'));
   const ports = el('td', 'ports');
   const entries = Object.entries(e.ports);

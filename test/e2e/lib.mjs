@@ -284,20 +284,42 @@ function cmdline(pid) {
 const live = new Set();
 const allMarkers = new Set();
 let hooksInstalled = false;
+let graceful = null;
+let gracefulSince = 0;
+
+/**
+ * Makes SIGINT, SIGTERM and SIGHUP call `fn(signal)` (a graceful stop, e.g. server.stop()) instead of the
+ * emergency SIGKILL of everything started here. A second signal more than 2 s later kills at once; one
+ * sooner is the same Ctrl-C seen twice (a terminal signals npm, the shell and node, and npm forwards it).
+ */
+export function onSignal(fn) {
+  graceful = fn;
+  installHooks();
+}
+
+function installHooks() {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', emergencyCleanup);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(sig, () => {
+      if (graceful && (!gracefulSince || Date.now() - gracefulSince < 2_000)) {
+        if (gracefulSince) return;
+        gracefulSince = Date.now();
+        Promise.resolve().then(() => graceful(sig)).catch((e) => console.error(`[e2e] graceful stop failed: ${e?.message ?? e}`));
+        return;
+      }
+      console.error(`[e2e] ${sig}: stopping code-server/Chromium processes`);
+      emergencyCleanup();
+      process.exit(128 + os.constants.signals[sig]);
+    });
+  }
+}
+
 function track(entry) {
   live.add(entry);
   allMarkers.add(entry.marker);
-  if (!hooksInstalled) {
-    hooksInstalled = true;
-    process.on('exit', emergencyCleanup);
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-      process.on(sig, () => {
-        console.error(`[e2e] ${sig}: stopping code-server/Chromium processes`);
-        emergencyCleanup();
-        process.exit(128 + os.constants.signals[sig]);
-      });
-    }
-  }
+  installHooks();
   return () => live.delete(entry);
 }
 

@@ -32,7 +32,8 @@ test('(unit) an engine that prints "Address already in use" and exits 1 without 
   const snap = sup.snapshot('gcs');
   assert.equal(snap.state, 'failed');
   assert.equal(snap.errorCode, 'exited', snap.reason);
-  assert.match(snap.reason ?? '', /exited with code 1 .*no other program holds its ports/);
+  assert.match(snap.reason ?? '', /exited with code 1: .*no other program holds its ports/);
+  assert.equal(snap.failure?.kind, 'address-in-use', 'named from its log, with a hint');
   assert.equal(events.filter((e) => e.state === 'starting').length, 1, 'one attempt, no retry on fresh ports');
   assert.equal(events.some((e) => e.errorCode === 'EADDRINUSE'), false);
   const log = fs.readFileSync(snap.logFile, 'utf8');

@@ -4,7 +4,7 @@ import { expandGroups, unknownNames } from '../../core/engineGroups';
 import { readLastLines } from '../../core/logs';
 import { isRunning } from '../../shared/engineState';
 import { exitAfterFlush } from '../exit';
-import { UsageError, engineJson, err, loadOrExit, makeSupervisor, out, portsText, printStatus, warnIfStateDirFull } from '../common';
+import { UsageError, engineJson, err, failureText, loadOrExit, makeSupervisor, out, portsText, printStatus, warnIfStateDirFull } from '../common';
 
 const COLORS = [36, 35, 33, 32, 34, 91, 96, 95, 93, 92];
 
@@ -66,6 +66,10 @@ export async function run(given: string[], opts: { config?: string; detach?: boo
     else printStatus(snaps);
     for (const f of failed) {
       const snap = sup.snapshot(f.name);
+      if (snap.failure) {
+        err(`\n${failureText(snap)}`);
+        continue;
+      }
       err(`\n${f.name} failed: ${f.reason ?? snap.reason ?? f.state}`);
       const lines = snap.lastLines ?? (fs.existsSync(snap.logFile) ? readLastLines(snap.logFile, 20) : []);
       if (lines.length > 0) err(`last log lines (${snap.logFile}):\n${lines.map((l) => `  ${l}`).join('\n')}`);

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { EngineSpec, EnginesConfig } from '../model';
 import { EngineRoomError } from '../errors';
+import { diagnoseFailure } from '../failure';
 import { fetchModels } from '../health';
 import { StartLock } from '../hostLock';
 import { prepareLaunch, type Launch } from '../launch';
@@ -53,9 +54,14 @@ export class SupervisorContext {
     this.opts.log?.(level, message);
   }
 
+  /** The engines of the config (and those still running from an earlier version), in order. */
+  names(): string[] {
+    return [...this.runtimes].filter(([, rt]) => !rt.removed).map(([name]) => name);
+  }
+
   runtime(name: string): Runtime {
     const rt = this.runtimes.get(name);
-    if (!rt) throw new EngineRoomError('unknown-engine', `No engine named "${name}" in ${this.config.file}.`);
+    if (!rt || rt.removed) throw new EngineRoomError('unknown-engine', `No engine named "${name}" in ${this.config.file}.`);
     return rt;
   }
 
@@ -66,13 +72,17 @@ export class SupervisorContext {
   /** Changes an engine's state and tells the listeners. */
   set(rt: Runtime, patch: RuntimePatch): void {
     Object.assign(rt, patch);
+    if (patch.state !== undefined) rt.changedAt = Date.now();
+    // A failure says why, from its log (or the reason: a spawn or lease error); any other state has none.
+    if (patch.state === 'failed' && !patch.failure) rt.failure = diagnoseFailure(rt.lastLines ?? [], rt.reason);
+    else if (patch.state !== undefined && patch.state !== 'failed') rt.failure = undefined;
     if ('state' in patch && patch.state !== 'waiting') rt.lockWait = undefined;
     this.emit(rt);
   }
 
   /** Tells the listeners about one engine (its health, ports or models changed). */
   emit(rt: Runtime): void {
-    if (this.disposed) return;
+    if (this.disposed || rt.removed) return;
     if (rt.state === 'healthy') this.askModels(rt);
     else if (rt.state === 'stopped' || rt.state === 'failed') {
       rt.models = undefined;

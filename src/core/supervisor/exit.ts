@@ -1,18 +1,14 @@
 /** The engine's main process exited: clean up the rest of its tree, release the lease, say why. */
 import type { EngineProcess, ExitInfo } from '../engineProcess';
 import { errorMessage } from '../errors';
+import { diagnoseFailure } from '../failure';
 import { appendLogNote } from '../logs';
 import { describeHolders, portHoldersOf } from '../portHolders';
 import type { SupervisorContext } from './context';
+import { failureOf } from './lastRuns';
 import { dropLease } from './leases';
-import type { Runtime } from './runtime';
+import type { Runtime, RuntimePatch } from './runtime';
 import { stopOwnTree } from './stop';
-
-/**
- * Only a hint: Ray prints "Address already in use" for any GCS start failure. The evidence of a port
- * conflict is another process holding one of the engine's leased ports once its own tree is gone.
- */
-const ADDR_IN_USE_TEXT = /EADDRINUSE|address already in use/i;
 
 function blockPorts(block: readonly [number, number] | null): number[] {
   if (!block) return [];
@@ -36,30 +32,41 @@ export async function onExit(ctx: SupervisorContext, rt: Runtime, proc: EnginePr
   const lines = rt.follower?.tail(20) ?? [];
   const how = exit.daemon !== undefined ? `its daemon (pid ${exit.daemon}) exited` : exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
   appendLogNote(rt.logFile, `${rt.spec.name} ${how}`, (m) => ctx.log('warn', m));
-  await dropLease(ctx, rt).catch((e) => ctx.log('warn', `could not release the lease of ${rt.spec.name}: ${errorMessage(e)}`));
+  const stopped = stopping || rt.run?.signal.aborted === true;
+  // A health timeout failed it already (and killed it): that failure is recorded with the release.
+  const patch = stopped || rt.state === 'failed' ? undefined : failurePatch(rt, exit, how, lines);
+  const failure = failureOf(patch ? { ...rt, ...patch } : rt);
+  await dropLease(ctx, rt, stopped ? undefined : failure).catch((e) => ctx.log('warn', `could not release the lease of ${rt.spec.name}: ${errorMessage(e)}`));
   if (rt.proc === proc) rt.proc = undefined;
-  if (stopping || rt.run?.signal.aborted) {
+  if (stopped) {
     ctx.set(rt, { state: 'stopped', reason: stoppedBy ? `stopped by ${stoppedBy}` : 'stopped', exitCode: exit.exitCode, signal: exit.signal });
     return;
   }
-  if (rt.state === 'failed') return; // health timeout: already reported
-  const leased = [...Object.values(rt.ports), ...blockPorts(rt.portBlock)];
-  // The engine's tree is gone: whoever holds one of its ports now is another program.
-  const held = exit.exitCode !== null && exit.exitCode !== 0 ? [...portHoldersOf(leased)] : [];
-  const addrInUse = held.length > 0;
-  if (addrInUse) for (const p of leased) rt.avoid.add(p);
-  const holders = held.map(([port, hs]) => `port ${port} is held by ${describeHolders(hs)}`).join('; ');
-  const hintOnly = !addrInUse && lines.some((l) => ADDR_IN_USE_TEXT.test(l));
-  ctx.set(rt, {
-    state: 'failed',
-    reason: addrInUse
-      ? `${how} (a port was already in use: EADDRINUSE; ${holders})`
-      : `${how}${hintOnly ? ' (its log says "address already in use", but no other program holds its ports: a failure of its own)' : ''}`,
-    errorCode: addrInUse ? 'EADDRINUSE' : 'exited',
-    exitCode: exit.exitCode,
-    signal: exit.signal,
-    lastLines: lines,
-  });
+  if (!patch) return; // health timeout: already reported
+  ctx.set(rt, patch);
   // A crash after the start (the start path handles its own retries): restart if the policy says so.
   if (!rt.starting && !ctx.disposed) ctx.crashed(rt);
+}
+
+/**
+ * Why it exited. EADDRINUSE from evidence: the engine's tree is gone, so whoever holds one of its leased
+ * ports now is another program (it is started again on fresh ports). Else its log names the failure.
+ */
+function failurePatch(rt: Runtime, exit: ExitInfo, how: string, lines: string[]): RuntimePatch {
+  const leased = [...Object.values(rt.ports), ...blockPorts(rt.portBlock)];
+  const held = exit.exitCode !== null && exit.exitCode !== 0 ? [...portHoldersOf(leased)] : [];
+  const diagnosis = diagnoseFailure(lines);
+  const base = { state: 'failed', exitCode: exit.exitCode, signal: exit.signal, lastLines: lines } as const;
+  if (held.length === 0) {
+    const summary = diagnosis.kind === 'unknown' ? '' : `: ${diagnosis.summary}`;
+    return { ...base, reason: `${how}${summary}`, errorCode: 'exited', failure: diagnosis };
+  }
+  for (const p of leased) rt.avoid.add(p);
+  const holders = held.map(([port, hs]) => `port ${port} is held by ${describeHolders(hs)}`).join('; ');
+  return {
+    ...base,
+    reason: `${how} (a port was already in use: EADDRINUSE; ${holders})`,
+    errorCode: 'EADDRINUSE',
+    failure: { ...diagnosis, kind: 'address-in-use', summary: `a port was already in use (EADDRINUSE): ${holders}`, hint: 'Another program took a port leased to this engine: it is started again on fresh ports.' },
+  };
 }

@@ -6,7 +6,9 @@ import { errorMessage } from '../errors';
 import { probeOnce } from '../health';
 import { poll, type Backoff } from '../poll';
 import { isAlive } from '../platform';
-import { liveLeaseEngines, type LeaseRecord, type RegistryData } from '../registry';
+import type { EngineRoomErrorCode } from '../errors';
+import { liveLeaseEngines, type LastFailure, type LeaseRecord, type RegistryData } from '../registry';
+import { lastRunOf } from './lastRuns';
 import type { SupervisorContext } from './context';
 import { adoptLease, isOrphan } from './leases';
 import type { Runtime } from './runtime';
@@ -15,6 +17,24 @@ import type { EngineState, StartOutcome } from './types';
 
 /** No events come from another process: poll the registry, from 100 ms up to 1 s. */
 const EXTERNAL_POLL: Backoff = { first: 100, factor: 1.5, max: 1000 };
+
+/** The failure recorded for the engine's last run, if it came after `since` (epoch ms). */
+function failureSince(data: RegistryData, rt: Runtime, since: number): LastFailure | undefined {
+  const f = lastRunOf(data, rt.key)?.failure;
+  return f && f.at > since ? f : undefined;
+}
+
+function showFailure(ctx: SupervisorContext, rt: Runtime, f: LastFailure): void {
+  ctx.set(rt, {
+    state: 'failed',
+    reason: f.reason,
+    errorCode: f.errorCode as EngineRoomErrorCode | undefined,
+    exitCode: f.exitCode,
+    signal: f.signal,
+    lastLines: [...f.diagnosis.lines],
+    failure: f.diagnosis,
+  });
+}
 
 export class ExternalEngines {
   private watchTimer: NodeJS.Timeout | undefined;
@@ -50,9 +70,15 @@ export class ExternalEngines {
         if (probe) probes.push(this.probe(rt, lease, data));
         else if (rt.state === 'stopped') ctx.set(rt, { state: 'unhealthy', reason: `started by ${lease.owner.label} (not probed)` });
       } else if (rt.external) {
+        const failed = failureSince(data, rt, rt.external.leasedAt);
         rt.external = undefined;
         rt.health = null;
-        ctx.set(rt, { state: 'stopped', reason: 'stopped outside this window' });
+        if (failed) showFailure(ctx, rt, failed);
+        else ctx.set(rt, { state: 'stopped', reason: 'stopped outside this window' });
+      } else if (rt.state === 'stopped') {
+        // Another process's run of it failed (a window, `up --detach`): say why, as that process does.
+        const failed = failureSince(data, rt, rt.changedAt);
+        if (failed) showFailure(ctx, rt, failed);
       }
     }
     await Promise.all(probes);

@@ -7,7 +7,8 @@ import { externalLeaseHolder } from '../externalLeases';
 import { isAlive } from '../platform';
 import { chooseBlock, choosePort } from '../ports';
 import { newMarker } from '../processTree';
-import { leasedPorts, sameLease, type LeaseRecord, type RegistryData } from '../registry';
+import { leasedPorts, sameLease, type LastFailure, type LeaseRecord, type RegistryData } from '../registry';
+import { lastRunOf, othersLastPorts, rememberFailure, rememberPorts } from './lastRuns';
 import type { EngineProcess } from '../engineProcess';
 import type { SupervisorContext } from './context';
 import type { Runtime } from './runtime';
@@ -38,17 +39,19 @@ export async function leaseInside(ctx: SupervisorContext, rt: Runtime, data: Reg
       return l ? `engine "${l.name}" of ${l.configFile} (${l.owner.label})` : externalLeaseHolder(data, p);
     };
     const exclude = new Set([...taken, ...rt.avoid]);
-    const choice = { leased: exclude, ranges: ctx.ranges, leasedBy, engineName: rt.spec.name };
-    const port = rt.spec.port ? await choosePort(rt.spec.port, choice) : undefined;
+    // The ports it had last, if they are free; a free choice keeps off the ports other engines had last.
+    const last = lastRunOf(data, rt.key);
+    const choice = { leased: exclude, ranges: ctx.ranges, leasedBy, engineName: rt.spec.name, spare: othersLastPorts(data, rt.key) };
+    const port = rt.spec.port ? await choosePort(rt.spec.port, { ...choice, preferred: last?.ports.port }) : undefined;
     const ports: Record<string, number> = port !== undefined ? { port } : {};
     if (port !== undefined) exclude.add(port);
     // Named ports are leased like the main one, each apart from all the others.
     for (const [portName, request] of Object.entries(rt.spec.ports ?? {})) {
-      const named = await choosePort(request, { ...choice, leased: exclude, engineName: `${rt.spec.name} (port "${portName}")` });
+      const named = await choosePort(request, { ...choice, leased: exclude, engineName: `${rt.spec.name} (port "${portName}")`, preferred: last?.ports[portName] });
       ports[portName] = named;
       exclude.add(named);
     }
-    const block = rt.spec.portBlock ? await chooseBlock(rt.spec.portBlock, { ...choice, leased: exclude }) : undefined;
+    const block = rt.spec.portBlock ? await chooseBlock(rt.spec.portBlock, { ...choice, leased: exclude, preferred: last?.portBlock?.[0] }) : undefined;
     // Expand now, so a variable that cannot be resolved fails before anything is leased or spawned.
     rt.launch = ctx.prepare(rt.spec, ports, block, data);
     // Known before the spawn: if we die before recording the pid, the marker still finds the engine.
@@ -72,6 +75,7 @@ export async function leaseInside(ctx: SupervisorContext, rt: Runtime, data: Reg
     });
     rt.ports = ports;
     rt.portBlock = block ?? null;
+    rememberPorts(data, rt.key, rt.ports, rt.portBlock);
     return { port, ports, block };
   } catch (e) {
     return { error: e };
@@ -100,10 +104,11 @@ export async function recordFollowed(ctx: SupervisorContext, rt: Runtime, proc: 
   });
 }
 
-/** Releases this supervisor's lease of the engine. */
-export async function dropLease(ctx: SupervisorContext, rt: Runtime): Promise<void> {
+/** Releases this supervisor's lease of the engine; a failure of its run is recorded in the same write. */
+export async function dropLease(ctx: SupervisorContext, rt: Runtime, failure?: LastFailure): Promise<void> {
   await ctx.registry.update((data) => {
     data.leases = data.leases.filter((l) => !(l.key === rt.key && l.owner.id === ctx.owner.id));
+    if (failure) rememberFailure(data, rt.key, failure);
   });
 }
 

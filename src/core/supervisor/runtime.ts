@@ -1,5 +1,6 @@
 /** One engine's live state inside a supervisor: plain fields, changed by the supervisor's parts. */
 import type { EngineProcess } from '../engineProcess';
+import type { FailureDiagnosis } from '../failure';
 import type { EngineRoomErrorCode } from '../errors';
 import type { HealthResult } from '../health';
 import type { LockWaitInfo } from '../hostLock';
@@ -13,7 +14,7 @@ import type { EngineState, StartOutcome } from './types';
 const HISTORY = 30;
 
 /** The fields a state change may set at once (see SupervisorContext.set). */
-export type RuntimePatch = Partial<Pick<Runtime, 'state' | 'reason' | 'errorCode' | 'lockWait' | 'exitCode' | 'signal' | 'lastLines' | 'nextRestartAt'>>;
+export type RuntimePatch = Partial<Pick<Runtime, 'state' | 'reason' | 'errorCode' | 'lockWait' | 'exitCode' | 'signal' | 'lastLines' | 'nextRestartAt' | 'failure'>>;
 
 export class Runtime {
   state: EngineState = 'stopped';
@@ -38,6 +39,8 @@ export class Runtime {
   healthyAt: number | null = null;
   lockWait: LockWaitInfo | undefined;
   lastLines: string[] | undefined;
+  /** Why it failed (state `failed` only): a known signature with a hint, or the last meaningful lines. */
+  failure: FailureDiagnosis | undefined;
   follower: LogFollower | undefined;
   logMatched = false;
   /** Aborted by stop(): cancels a lock wait, a start, a restart backoff and the health loop. */
@@ -55,6 +58,10 @@ export class Runtime {
   modelsAsked = false;
   /** GPU memory (MiB) of its tree at the last sample given to the supervisor (attachGpuMemory). */
   gpuMemoryMiB: number | undefined;
+  /** Removed from the config while it ran: hidden from every view while it stops, then forgotten. */
+  removed = false;
+  /** When its state last changed (epoch ms): a failure recorded by another process before it is old news. */
+  changedAt = 0;
   /** Whether the owner of `external` still ran at the last registry read (snapshots read no /proc). */
   externalOwnerAlive = true;
 

@@ -20,6 +20,8 @@ function ownerInfo(rec: OwnerRecord, self: OwnerRecord, alive: boolean): OwnerIn
 export function buildSnapshot(rt: Runtime, src: SnapshotSource): EngineSnapshot {
   const ext = rt.external;
   const ownerRec = rt.proc ? src.owner : ext?.owner;
+  // Health belongs to a run: a stopped or failed engine shows none of its last run's probes.
+  const live = rt.proc !== undefined || ext !== undefined;
   return {
     name: rt.spec.name,
     key: rt.key,
@@ -38,8 +40,8 @@ export function buildSnapshot(rt: Runtime, src: SnapshotSource): EngineSnapshot 
     // Ports belong to a running engine: a stopped or failed one has none to show or open.
     ports: ext ? { ...ext.ports } : rt.proc ? { ...rt.ports } : {},
     portBlock: ext ? ext.portBlock : rt.proc ? rt.portBlock : null,
-    health: rt.health,
-    healthHistory: [...rt.history],
+    health: live ? rt.health : null,
+    healthHistory: live ? [...rt.history] : [],
     owner: ownerRec ? ownerInfo(ownerRec, src.owner, rt.externalOwnerAlive) : null,
     restarts: rt.restarts,
     nextRestartAt: rt.nextRestartAt,
@@ -48,6 +50,7 @@ export function buildSnapshot(rt: Runtime, src: SnapshotSource): EngineSnapshot 
     logFile: ext?.logFile ?? rt.logFile,
     lockWait: rt.lockWait,
     lastLines: rt.lastLines,
+    failure: rt.state === 'failed' ? rt.failure : undefined,
     openai: rt.spec.openai ?? false,
     models: rt.models,
     gpuMemoryMiB: rt.pid !== null ? rt.gpuMemoryMiB : undefined,

@@ -8,6 +8,7 @@ import { poll, sleep } from '../poll';
 import { cancelled, type SupervisorContext } from './context';
 import type { ExternalEngines } from './external';
 import type { HealthMonitor } from './healthLoop';
+import { recordFailure } from './lastRuns';
 import { restartDelay, waitToRestart } from './restarts';
 import type { Runtime } from './runtime';
 import { START_POLL, type StartQueue, type SlotTurn } from './startQueue';
@@ -36,7 +37,7 @@ export class Starter {
   async start(names: readonly string[], signal?: AbortSignal): Promise<StartOutcome[]> {
     const { ctx } = this;
     if (ctx.disposed) throw new EngineRoomError('stopped', 'Engine Room is shutting down.');
-    const wanted = names.length > 0 ? names : [...ctx.runtimes.keys()];
+    const wanted = names.length > 0 ? names : ctx.names();
     for (const n of wanted) ctx.runtime(n);
     await this.external.refresh();
     const order = this.closure(wanted);
@@ -57,6 +58,7 @@ export class Starter {
         if (signal.aborted) return cancelled(ctx, rt);
         const why = `not started: it depends on ${dep}, which ${depRt.state === 'failed' ? 'failed' : `is ${depRt.state}`}`;
         ctx.set(rt, { state: 'failed', reason: why, errorCode: 'dependency-failed', exitCode: null, signal: null });
+        this.record(rt);
         return { name, ok: false, state: 'failed', reason: why };
       }
     }
@@ -69,6 +71,22 @@ export class Starter {
       await waitToRestart(ctx, rt, delay, signal);
       if (signal.aborted) return cancelled(ctx, rt);
     }
+  }
+
+  /** A failure without a lease to release: recorded for other processes' `status` (best effort). */
+  private record(rt: Runtime): void {
+    void recordFailure(this.ctx, rt).catch((e) => this.ctx.log('warn', `could not record the failure of ${rt.spec.name}: ${errorMessage(e)}`));
+  }
+
+  /**
+   * The engines that start(names) would start or wait for while they start: the requested ones and
+   * their dependencies, less those that run already (here or elsewhere) and are not starting.
+   */
+  plan(names: readonly string[]): string[] {
+    const wanted = names.length > 0 ? names : this.ctx.names();
+    return this.closure(wanted)
+      .filter((rt) => rt.starting || !(rt.proc || rt.external))
+      .map((rt) => rt.spec.name);
   }
 
   /** The requested engines and everything they depend on, in dependency order. */
@@ -147,6 +165,7 @@ export class Starter {
         if (signal.aborted || isEngineRoomError(e, 'lock-cancelled')) return 'fatal';
         const code = isEngineRoomError(e) ? e.code : 'spawn-failed';
         ctx.set(rt, { state: 'failed', reason: errorMessage(e), errorCode: code });
+        this.record(rt);
         return code === 'bad-config' ? 'fatal' : 'failed';
       }
       let result;

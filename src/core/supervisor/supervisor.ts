@@ -67,13 +67,31 @@ export class Supervisor {
       if (existing) existing.spec = spec;
       else ctx.runtimes.set(spec.name, new Runtime(spec, leaseKey(config.file, spec.name), logFileFor(ctx.opts.stateDir, config.file, spec.name)));
     }
+    // An engine removed from the config leaves every view and count at once, whatever its state; one of
+    // ours that runs is stopped (another owner's is only forgotten here).
     for (const [name, rt] of ctx.runtimes) {
-      if (!config.engines.some((e) => e.name === name) && rt.state === 'stopped' && !rt.proc) ctx.runtimes.delete(name);
+      if (config.engines.some((e) => e.name === name)) {
+        rt.removed = false;
+      } else if (!rt.proc && !rt.starting) {
+        rt.run?.abort();
+        ctx.runtimes.delete(name);
+      } else if (!rt.removed) {
+        rt.removed = true;
+        ctx.log('info', `${name} was removed from ${config.file}: stopping it`);
+        void stopOne(ctx, rt).finally(() => {
+          if (rt.removed && ctx.runtimes.get(name) === rt) ctx.runtimes.delete(name);
+        });
+      }
     }
   }
 
   names(): string[] {
-    return [...this.ctx.runtimes.keys()];
+    return this.ctx.names();
+  }
+
+  /** The engines that start(names) would start (or wait for while they start): for a progress report. */
+  plan(names: readonly string[] = []): string[] {
+    return this.starter.plan(names);
   }
 
   snapshot(name: string): EngineSnapshot {

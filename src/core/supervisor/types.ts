@@ -1,5 +1,6 @@
 /** The supervisor's public data types: what the CLI, the extension and the webview see. */
 import type { EngineRoomErrorCode } from '../errors';
+import type { FailureDiagnosis } from '../failure';
 import type { HealthResult } from '../health';
 import type { LockWaitInfo } from '../hostLock';
 import type { EnginesConfig, ReplicaInfo } from '../model';
@@ -55,6 +56,11 @@ export interface EngineSnapshot {
   readonly lockWait?: LockWaitInfo;
   /** The last log lines when it failed. */
   readonly lastLines?: readonly string[];
+  /**
+   * Why it failed, for people (state `failed` only): a known signature ("CUDA out of memory") with a
+   * hint, or the last meaningful log lines (never the last probe's "connection refused").
+   */
+  readonly failure?: FailureDiagnosis;
   /** It serves the OpenAI API under /v1 (from its preset). */
   readonly openai: boolean;
   /** The model ids it serves (`/v1/models`), once healthy; OpenAI-compatible engines only. */
