@@ -3,6 +3,9 @@
  * One JSON file in the state directory, changed only inside short critical sections under a
  * lock directory that names its holder (dirLock.ts) and written atomically (temp file + rename), so a reader without the lock always
  * sees a whole file. Records of dead processes are pruned in every critical section.
+ * Other users' registries (and this user's other state directories) are seen through the shared lease
+ * directory (sharedLeases.ts): each critical section also holds the host-wide lock (hostMutex.ts), reads
+ * their leases into `data.foreign` (never written here) and publishes ours.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -10,8 +13,10 @@ import { EventEmitter } from 'node:events';
 import type { HealthProbe } from './model';
 import { writeFileAtomic } from './atomicFile';
 import { lockDir, type HeldDirLock } from './dirLock';
-import { EngineRoomError, errorMessage, isDiskFull } from './errors';
+import { EngineRoomError, errorMessage, isDiskFull, isEngineRoomError } from './errors';
 import { stateDirFullMessage } from './stateDir';
+import { hostMutexName, hostMutexSupported, lockHostMutex } from './hostMutex';
+import { SharedLeaseDir, defaultLeaseDir, ensureLeaseDir, type ForeignLeases, type SharedLease } from './sharedLeases';
 import { hostClockMs, isAlive, type ProcessIdentity } from './platform';
 import { engineIsLive, markedProcesses, pidFileProcess, recordOfMarked, type EngineProcessRecord } from './processTree';
 
@@ -107,6 +112,8 @@ export interface RegistryData {
   stops: StopRecord[];
   /** Absent in registries written before external leases existed. */
   external?: ExternalLeaseRecord[];
+  /** Inside `update` only, never written: the other registries' live leases and slots. */
+  foreign?: ForeignLeases;
 }
 
 export function emptyRegistry(): RegistryData {
@@ -180,7 +187,25 @@ export function leasedPorts(data: RegistryData, exceptKey?: string): Set<number>
     if (x.port !== null) out.add(x.port);
     if (x.portBlock) for (let p = x.portBlock[0]; p <= x.portBlock[1]; p++) out.add(p);
   }
+  for (const f of data.foreign?.leases ?? []) {
+    for (const p of f.ports) out.add(p);
+    if (f.block) for (let p = f.block[0]; p <= f.block[1]; p++) out.add(p);
+  }
   return out;
+}
+
+/** Who holds a port among the other registries, for messages (their names are private): `another registry (uid 1001)`. */
+export function foreignLeaseHolder(data: RegistryData, port: number): string | undefined {
+  const f = data.foreign?.leases.find((l) => l.ports.includes(port) || (l.block && port >= l.block[0] && port <= l.block[1]));
+  return f ? `another Engine Room registry on this host (uid ${f.uid}, pid ${f.holders[0]?.pid})` : undefined;
+}
+
+/** What others may know of our live leases and slot (sharedLeases.ts): ports and pids only. */
+function published(data: RegistryData): { leases: SharedLease[]; slot: { holder: ProcessIdentity; expiresAt: number } | null } {
+  const id = (p: ProcessIdentity): ProcessIdentity => ({ pid: p.pid, startTime: p.startTime });
+  const leases: SharedLease[] = data.leases.map((l) => ({ ports: Object.values(l.ports), block: l.portBlock, holders: [id(l.owner), ...(l.engine ? [id(l.engine)] : [])] }));
+  for (const x of data.external ?? []) leases.push({ ports: x.port !== null ? [x.port] : [], block: x.portBlock, holders: [id(x.holder)] });
+  return { leases, slot: data.slot ? { holder: id(data.slot.owner), expiresAt: data.slot.expiresAt } : null };
 }
 
 function isRegistryData(v: unknown): v is RegistryData {
@@ -209,13 +234,23 @@ export class Registry {
   private watchers = 0;
   private warnedDamaged = false;
 
+  /** The shared lease directory, or null for a registry that sees no other (ENGINE_ROOM_LEASE_DIR=off). */
+  readonly shared: SharedLeaseDir | null;
+
   constructor(
     readonly stateDir: string,
     private readonly warn: (message: string) => void = () => {},
+    leaseDir: string | null = process.env.ENGINE_ROOM_LEASE_DIR === 'off' ? null : defaultLeaseDir(),
   ) {
     this.file = path.join(stateDir, 'registry.json');
     this.lockPath = path.join(stateDir, 'registry.lock');
     this.events.setMaxListeners(0);
+    this.shared = leaseDir === null ? null : new SharedLeaseDir(leaseDir, stateDir);
+  }
+
+  /** The other registries' live leases and slots, as they are now (no lock needed: their writes are atomic). */
+  readForeign(): ForeignLeases {
+    return this.shared ? this.shared.readForeign(false) : { leases: [], slots: [] };
   }
 
   /**
@@ -264,13 +299,31 @@ export class Registry {
       if (isDiskFull(e)) throw new EngineRoomError('state-dir-full', `Could not lock the registry: ${stateDirFullMessage(this.stateDir)}.`);
       throw new EngineRoomError('lock-timeout', `Could not lock the Engine Room registry ${this.lockPath}: ${errorMessage(e)}`);
     }
+    let unlockHost = () => {};
+    try {
+      // Ours first, then the host's: every process takes them in this order, so none deadlocks.
+      if (this.shared) {
+        ensureLeaseDir(this.shared.dir);
+        if (hostMutexSupported) unlockHost = await lockHostMutex(hostMutexName(this.shared.dir), LOCK_OPTIONS.timeout);
+      }
+    } catch (e) {
+      await lock.release().catch(() => {});
+      if (isEngineRoomError(e)) throw e;
+      throw new EngineRoomError('lock-timeout', `Could not lock the host's leases: ${errorMessage(e)}`);
+    }
     // A process-local monotonic clock: a wall-clock jump must not pass for a stall, nor hide one.
     const lockedAt = performance.now();
     try {
       const { data, damaged } = this.readRaw();
       const before = JSON.stringify(data);
       prune(data);
-      const result = await fn(data);
+      if (this.shared) data.foreign = this.shared.readForeign(true);
+      let result: T;
+      try {
+        result = await fn(data);
+      } finally {
+        delete data.foreign;
+      }
       // After a stall (a blocked event loop) another process may have taken the lock over and written
       // since. Write nothing then.
       const held = performance.now() - lockedAt;
@@ -296,8 +349,13 @@ export class Registry {
           throw e;
         }
       }
+      if (this.shared) {
+        const pub = published(data);
+        this.shared.write(pub.leases, pub.slot);
+      }
       return result;
     } finally {
+      unlockHost();
       await lock.release().catch(() => {});
     }
   }

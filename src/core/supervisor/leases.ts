@@ -7,7 +7,7 @@ import { externalLeaseHolder } from '../externalLeases';
 import { isAlive } from '../platform';
 import { chooseBlock, choosePort } from '../ports';
 import { newMarker } from '../processTree';
-import { leasedPorts, sameLease, type LeaseRecord, type RegistryData } from '../registry';
+import { foreignLeaseHolder, leasedPorts, sameLease, type LeaseRecord, type RegistryData } from '../registry';
 import type { EngineProcess } from '../engineProcess';
 import type { SupervisorContext } from './context';
 import type { Runtime } from './runtime';
@@ -33,7 +33,7 @@ export async function leaseInside(ctx: SupervisorContext, rt: Runtime, data: Reg
     const taken = leasedPorts(data);
     const leasedBy = (p: number) => {
       const l = data.leases.find((x) => Object.values(x.ports).includes(p) || (x.portBlock && p >= x.portBlock[0] && p <= x.portBlock[1]));
-      return l ? `engine "${l.name}" of ${l.configFile} (${l.owner.label})` : externalLeaseHolder(data, p);
+      return l ? `engine "${l.name}" of ${l.configFile} (${l.owner.label})` : (externalLeaseHolder(data, p) ?? foreignLeaseHolder(data, p));
     };
     const exclude = new Set([...taken, ...rt.avoid]);
     const choice = { leased: exclude, ranges: ctx.ranges, leasedBy, engineName: rt.spec.name };
