@@ -339,6 +339,11 @@ export class Registry {
         }
         this.warnedDamaged = false;
       }
+      // Published first: if the registry write then fails, others only avoid ports we do not hold.
+      if (this.shared) {
+        const pub = published(data);
+        this.shared.write(pub.leases, pub.slot);
+      }
       // 0600: a registry that others could edit would let them point our `down` at any process.
       // A full disk: the old file stays as it was (writeFileAtomic removes its temporary file).
       if (after !== before || damaged) {
@@ -348,10 +353,6 @@ export class Registry {
           if (isDiskFull(e)) throw new EngineRoomError('state-dir-full', `The registry ${this.file} was not updated (it is as it was): ${stateDirFullMessage(this.stateDir)}.`);
           throw e;
         }
-      }
-      if (this.shared) {
-        const pub = published(data);
-        this.shared.write(pub.leases, pub.slot);
       }
       return result;
     } finally {

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EngineRoomError, errorMessage } from './errors';
+import { EngineRoomError, errorMessage, isDiskFull } from './errors';
 import { isAlive, type ProcessIdentity } from './platform';
 
 /** One lease as others see it. */
@@ -241,6 +241,7 @@ export class SharedLeaseDir {
       fs.renameSync(tmp, this.file);
     } catch (e) {
       fs.rmSync(tmp, { force: true });
+      if (isDiskFull(e)) throw new EngineRoomError('state-dir-full', `Cannot publish this user's leases in ${this.file}: no space left on its disk.`);
       const code = (e as NodeJS.ErrnoException).code;
       const why = code === 'EPERM' || code === 'EACCES' ? ` (another user's file has its name: ask root to remove it)` : '';
       throw new EngineRoomError('state-dir-unsafe', `Cannot publish this user's leases in ${this.file}: ${errorMessage(e)}${why}.`);
