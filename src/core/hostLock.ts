@@ -101,9 +101,12 @@ export class StartLock {
       for (;;) {
         if (signal?.aborted) throw new EngineRoomError('lock-cancelled', 'Cancelled while waiting for the start lock.');
         const snapshot = this.registry.read();
-        // Other users' slots are not in our registry, and their changes wake no watcher of ours (the timer does).
-        snapshot.foreign = this.registry.readForeign();
-        if (foreignSlot(snapshot)) foreignSeen = hostClockMs();
+        // Other users' slots are not in our registry, and their changes wake no watcher of ours (the timer
+        // does). Read only by a waiter that could take the slot otherwise: it costs a look at their pids.
+        if (mayTake(snapshot, ticket, foreignSeen)) {
+          snapshot.foreign = this.registry.readForeign();
+          if (foreignSlot(snapshot)) foreignSeen = hostClockMs();
+        }
         // Our entry can vanish (a registry file deleted or replaced by hand) or have been passed over
         // while we were stalled: queue again.
         if (!inQueue(snapshot, ticket, owner)) {
