@@ -16,7 +16,7 @@ import { lockDir, type HeldDirLock } from './dirLock';
 import { EngineRoomError, errorMessage, isDiskFull, isEngineRoomError } from './errors';
 import { stateDirFullMessage } from './stateDir';
 import { hostMutexName, hostMutexSupported, lockHostMutex } from './hostMutex';
-import { SharedLeaseDir, defaultLeaseDir, ensureLeaseDir, type ForeignLeases, type SharedLease } from './sharedLeases';
+import { SharedLeaseDir, defaultLeaseDir, ensureLeaseDir, publication, type ForeignLeases } from './sharedLeases';
 import { hostClockMs, isAlive, type ProcessIdentity } from './platform';
 import { engineIsLive, markedProcesses, pidFileProcess, recordOfMarked, type EngineProcessRecord } from './processTree';
 
@@ -200,14 +200,6 @@ export function foreignLeaseHolder(data: RegistryData, port: number): string | u
   return f ? `another Engine Room registry on this host (uid ${f.uid}, pid ${f.holders[0]?.pid})` : undefined;
 }
 
-/** What others may know of our live leases and slot (sharedLeases.ts): ports and pids only. */
-function published(data: RegistryData): { leases: SharedLease[]; slot: { holder: ProcessIdentity; expiresAt: number } | null } {
-  const id = (p: ProcessIdentity): ProcessIdentity => ({ pid: p.pid, startTime: p.startTime });
-  const leases: SharedLease[] = data.leases.map((l) => ({ ports: Object.values(l.ports), block: l.portBlock, holders: [id(l.owner), ...(l.engine ? [id(l.engine)] : [])] }));
-  for (const x of data.external ?? []) leases.push({ ports: x.port !== null ? [x.port] : [], block: x.portBlock, holders: [id(x.holder)] });
-  return { leases, slot: data.slot ? { holder: id(data.slot.owner), expiresAt: data.slot.expiresAt } : null };
-}
-
 function isRegistryData(v: unknown): v is RegistryData {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Partial<RegistryData>;
@@ -341,7 +333,7 @@ export class Registry {
       }
       // Published first: if the registry write then fails, others only avoid ports we do not hold.
       if (this.shared) {
-        const pub = published(data);
+        const pub = publication(data);
         this.shared.write(pub.leases, pub.slot);
       }
       // 0600: a registry that others could edit would let them point our `down` at any process.

@@ -41,6 +41,21 @@ export interface ForeignLeases {
   readonly slots: ReadonlyArray<SharedSlot & { readonly uid: number }>;
 }
 
+/** The part of a registry that is published (structural: this file does not import registry.ts). */
+export interface Publishable {
+  readonly leases: ReadonlyArray<{ readonly ports: Record<string, number>; readonly portBlock: [number, number] | null; readonly owner: ProcessIdentity; readonly engine: ProcessIdentity | null }>;
+  readonly external?: ReadonlyArray<{ readonly port: number | null; readonly portBlock: [number, number] | null; readonly holder: ProcessIdentity }>;
+  readonly slot: { readonly owner: ProcessIdentity; readonly expiresAt: number } | null;
+}
+
+/** What others may know of a registry's live leases and slot: ports and pids only. */
+export function publication(data: Publishable): { leases: SharedLease[]; slot: SharedSlot | null } {
+  const id = (p: ProcessIdentity): ProcessIdentity => ({ pid: p.pid, startTime: p.startTime });
+  const leases: SharedLease[] = data.leases.map((l) => ({ ports: Object.values(l.ports), block: l.portBlock, holders: [id(l.owner), ...(l.engine ? [id(l.engine)] : [])] }));
+  for (const x of data.external ?? []) leases.push({ ports: x.port !== null ? [x.port] : [], block: x.portBlock, holders: [id(x.holder)] });
+  return { leases, slot: data.slot ? { holder: id(data.slot.owner), expiresAt: data.slot.expiresAt } : null };
+}
+
 /** `$ENGINE_ROOM_LEASE_DIR`, else /tmp/engine-room-leases (local to the host, gone at reboot with the pids). */
 export function defaultLeaseDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.ENGINE_ROOM_LEASE_DIR ? path.resolve(env.ENGINE_ROOM_LEASE_DIR) : '/tmp/engine-room-leases';
