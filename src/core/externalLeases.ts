@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { EngineRoomError } from './errors';
 import { commandLine, isAlive, processStartTime, type ProcessIdentity } from './platform';
 import { chooseBlock, choosePort, type PortRanges } from './ports';
-import { leasedPorts, type ExternalLeaseRecord, type Registry, type RegistryData } from './registry';
+import { foreignLeaseHolder, leasedPorts, type ExternalLeaseRecord, type Registry, type RegistryData } from './registry';
 
 export interface ExternalLeaseRequest {
   /** Lease a main port from the auto range. */
@@ -58,7 +58,7 @@ export async function leaseExternal(registry: Registry, ranges: PortRanges, req:
   const name = label || `pid ${req.pid}`;
   return registry.update(async (data) => {
     const exclude = new Set(leasedPorts(data));
-    const ctx = { leased: exclude, ranges, leasedBy: (p: number) => externalLeaseHolder(data, p), engineName: name };
+    const ctx = { leased: exclude, ranges, leasedBy: (p: number) => externalLeaseHolder(data, p) ?? foreignLeaseHolder(data, p), engineName: name };
     const port = req.port ? await choosePort({ kind: 'auto' }, ctx) : null;
     if (port !== null) exclude.add(port);
     const portBlock = req.block !== undefined ? await chooseBlock(req.block, ctx) : null;

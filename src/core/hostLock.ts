@@ -46,11 +46,20 @@ function headOfQueue(data: RegistryData): WaiterRecord | undefined {
  */
 const HEAD_GRACE = 2000;
 
-function mayTake(data: RegistryData, ticket: number, now = hostClockMs()): boolean {
-  const free = !data.slot || !slotIsLive(data.slot, now);
+/** Another registry's slot (another user's, or another state dir's): the slot is host-wide. */
+function foreignSlot(data: RegistryData, now = hostClockMs()) {
+  return data.foreign?.slots.find((s) => now < s.expiresAt && isAlive(s.holder));
+}
+
+/**
+ * `foreignSeen`: when this waiter last saw another registry hold the slot (its release is written in no
+ * registry of ours), so the grace of our head of the queue counts from then.
+ */
+function mayTake(data: RegistryData, ticket: number, foreignSeen: number, now = hostClockMs()): boolean {
+  const free = (!data.slot || !slotIsLive(data.slot, now)) && !foreignSlot(data, now);
   if (!free) return false;
   const head = headOfQueue(data);
-  return !head || head.ticket === ticket || now - Math.max(data.slotFreeSince ?? 0, head.since) > HEAD_GRACE;
+  return !head || head.ticket === ticket || now - Math.max(data.slotFreeSince ?? 0, head.since, foreignSeen) > HEAD_GRACE;
 }
 
 /** Our entry, unless it vanished or was passed over (then we queue again, at the back). */
@@ -61,7 +70,9 @@ function inQueue(data: RegistryData, ticket: number, owner: OwnerRecord): boolea
 function waitInfo(data: RegistryData, ticket: number): LockWaitInfo {
   const slot = data.slot && slotIsLive(data.slot) ? data.slot : undefined;
   const ahead = data.queue.filter((w) => w.ticket < ticket && !w.skipped && isAlive(w.owner)).length;
-  return slot ? { holder: { pid: slot.owner.pid, label: slot.owner.label, names: slot.names }, ahead } : { ahead };
+  if (slot) return { holder: { pid: slot.owner.pid, label: slot.owner.label, names: slot.names }, ahead };
+  const other = foreignSlot(data);
+  return other ? { holder: { pid: other.holder.pid, label: `another Engine Room registry on this host (uid ${other.uid})`, names: [] }, ahead } : { ahead };
 }
 
 /** What a held slot lets you do. */
@@ -90,19 +101,26 @@ export class StartLock {
     const onAbort = () => wake?.();
     signal?.addEventListener('abort', onAbort);
     let lastHolder = '';
+    let foreignSeen = 0;
     try {
       for (;;) {
         if (signal?.aborted) throw new EngineRoomError('lock-cancelled', 'Cancelled while waiting for the start lock.');
         const snapshot = this.registry.read();
+        // Other users' slots are not in our registry, and their changes wake no watcher of ours (the timer
+        // does). Read only by a waiter that could take the slot otherwise: it costs a look at their pids.
+        if (mayTake(snapshot, ticket, foreignSeen)) {
+          snapshot.foreign = this.registry.readForeign();
+          if (foreignSlot(snapshot)) foreignSeen = hostClockMs();
+        }
         // Our entry can vanish (a registry file deleted or replaced by hand) or have been passed over
         // while we were stalled: queue again.
         if (!inQueue(snapshot, ticket, owner)) {
           ticket = await enqueue(ticket);
           continue;
         }
-        if (mayTake(snapshot, ticket)) {
+        if (mayTake(snapshot, ticket, foreignSeen)) {
           const taken = await this.registry.update(async (data) => {
-            if (!inQueue(data, ticket, owner) || !mayTake(data, ticket)) return undefined;
+            if (!inQueue(data, ticket, owner) || !mayTake(data, ticket, foreignSeen)) return undefined;
             const now = hostClockMs();
             const slot: SlotRecord = {
               owner,

@@ -3,6 +3,9 @@
  * One JSON file in the state directory, changed only inside short critical sections under a
  * lock directory that names its holder (dirLock.ts) and written atomically (temp file + rename), so a reader without the lock always
  * sees a whole file. Records of dead processes are pruned in every critical section.
+ * Other users' registries (and this user's other state directories) are seen through the shared lease
+ * directory (sharedLeases.ts): each critical section also holds the host-wide lock (hostMutex.ts), reads
+ * their leases into `data.foreign` (never written here) and publishes ours.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,8 +14,10 @@ import type { FailureDiagnosis } from './failure';
 import type { HealthProbe } from './model';
 import { writeFileAtomic } from './atomicFile';
 import { lockDir, type HeldDirLock } from './dirLock';
-import { EngineRoomError, errorMessage, isDiskFull } from './errors';
+import { EngineRoomError, errorMessage, isDiskFull, isEngineRoomError } from './errors';
 import { stateDirFullMessage } from './stateDir';
+import { hostMutexName, hostMutexSupported, lockHostMutex } from './hostMutex';
+import { SharedLeaseDir, defaultLeaseDir, ensureLeaseDir, publication, type ForeignLeases } from './sharedLeases';
 import { hostClockMs, isAlive, type ProcessIdentity } from './platform';
 import { engineIsLive, markedProcesses, pidFileProcess, recordOfMarked, type EngineProcessRecord } from './processTree';
 
@@ -135,6 +140,8 @@ export interface RegistryData {
   external?: ExternalLeaseRecord[];
   /** Absent in registries written before engines kept their ports. */
   lastRuns?: LastRunRecord[];
+  /** Inside `update` only, never written: the other registries' live leases and slots. */
+  foreign?: ForeignLeases;
 }
 
 export function emptyRegistry(): RegistryData {
@@ -208,7 +215,17 @@ export function leasedPorts(data: RegistryData, exceptKey?: string): Set<number>
     if (x.port !== null) out.add(x.port);
     if (x.portBlock) for (let p = x.portBlock[0]; p <= x.portBlock[1]; p++) out.add(p);
   }
+  for (const f of data.foreign?.leases ?? []) {
+    for (const p of f.ports) out.add(p);
+    if (f.block) for (let p = f.block[0]; p <= f.block[1]; p++) out.add(p);
+  }
   return out;
+}
+
+/** Who holds a port among the other registries, for messages (their names are private): `another registry (uid 1001)`. */
+export function foreignLeaseHolder(data: RegistryData, port: number): string | undefined {
+  const f = data.foreign?.leases.find((l) => l.ports.includes(port) || (l.block && port >= l.block[0] && port <= l.block[1]));
+  return f ? `another Engine Room registry on this host (uid ${f.uid}, pid ${f.holders[0]?.pid})` : undefined;
 }
 
 function isRegistryData(v: unknown): v is RegistryData {
@@ -237,13 +254,23 @@ export class Registry {
   private watchers = 0;
   private warnedDamaged = false;
 
+  /** The shared lease directory, or null for a registry that sees no other (ENGINE_ROOM_LEASE_DIR=off). */
+  readonly shared: SharedLeaseDir | null;
+
   constructor(
     readonly stateDir: string,
     private readonly warn: (message: string) => void = () => {},
+    leaseDir: string | null = process.env.ENGINE_ROOM_LEASE_DIR === 'off' ? null : defaultLeaseDir(),
   ) {
     this.file = path.join(stateDir, 'registry.json');
     this.lockPath = path.join(stateDir, 'registry.lock');
     this.events.setMaxListeners(0);
+    this.shared = leaseDir === null ? null : new SharedLeaseDir(leaseDir, stateDir);
+  }
+
+  /** The other registries' live leases and slots, as they are now (no lock needed: their writes are atomic). */
+  readForeign(): ForeignLeases {
+    return this.shared ? this.shared.readForeign(false) : { leases: [], slots: [] };
   }
 
   /**
@@ -292,13 +319,31 @@ export class Registry {
       if (isDiskFull(e)) throw new EngineRoomError('state-dir-full', `Could not lock the registry: ${stateDirFullMessage(this.stateDir)}.`);
       throw new EngineRoomError('lock-timeout', `Could not lock the Engine Room registry ${this.lockPath}: ${errorMessage(e)}`);
     }
+    let unlockHost = () => {};
+    try {
+      // Ours first, then the host's: every process takes them in this order, so none deadlocks.
+      if (this.shared) {
+        ensureLeaseDir(this.shared.dir);
+        if (hostMutexSupported) unlockHost = await lockHostMutex(hostMutexName(this.shared.dir), LOCK_OPTIONS.timeout);
+      }
+    } catch (e) {
+      await lock.release().catch(() => {});
+      if (isEngineRoomError(e)) throw e;
+      throw new EngineRoomError('lock-timeout', `Could not lock the host's leases: ${errorMessage(e)}`);
+    }
     // A process-local monotonic clock: a wall-clock jump must not pass for a stall, nor hide one.
     const lockedAt = performance.now();
     try {
       const { data, damaged } = this.readRaw();
       const before = JSON.stringify(data);
       prune(data);
-      const result = await fn(data);
+      if (this.shared) data.foreign = this.shared.readForeign(true);
+      let result: T;
+      try {
+        result = await fn(data);
+      } finally {
+        delete data.foreign;
+      }
       // After a stall (a blocked event loop) another process may have taken the lock over and written
       // since. Write nothing then.
       const held = performance.now() - lockedAt;
@@ -314,6 +359,11 @@ export class Registry {
         }
         this.warnedDamaged = false;
       }
+      // Published first: if the registry write then fails, others only avoid ports we do not hold.
+      if (this.shared) {
+        const pub = publication(data);
+        this.shared.write(pub.leases, pub.slot);
+      }
       // 0600: a registry that others could edit would let them point our `down` at any process.
       // A full disk: the old file stays as it was (writeFileAtomic removes its temporary file).
       if (after !== before || damaged) {
@@ -326,6 +376,7 @@ export class Registry {
       }
       return result;
     } finally {
+      unlockHost();
       await lock.release().catch(() => {});
     }
   }

@@ -7,12 +7,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { EngineRoomError } from './errors';
 
-/** `$ENGINE_ROOM_STATE_DIR`, else `$XDG_RUNTIME_DIR/engine-room`, else a per-user folder in the temp dir. */
+/**
+ * `$ENGINE_ROOM_STATE_DIR`, else `/tmp/engine-room-<uid>`: the same path in every process of a user,
+ * whatever `TMPDIR`, `XDG_RUNTIME_DIR` or `HOME` the process was given (an editor started with a private
+ * `TMPDIR`, a terminal, a systemd unit, `sudo -u`). Not `$XDG_RUNTIME_DIR` (absent outside a login
+ * session, and removed at logout with the logs of engines left running) nor `$HOME` (often on NFS, shared
+ * by hosts whose pids mean nothing to each other); /tmp is local to the host and lasts until reboot,
+ * like the processes the registry names. Windows: the temp dir.
+ */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.ENGINE_ROOM_STATE_DIR) return path.resolve(env.ENGINE_ROOM_STATE_DIR);
-  if (env.XDG_RUNTIME_DIR) return path.join(env.XDG_RUNTIME_DIR, 'engine-room');
   const uid = typeof process.getuid === 'function' ? process.getuid() : os.userInfo().username;
-  return path.join(os.tmpdir(), `engine-room-${uid}`);
+  return path.join(process.platform === 'win32' ? os.tmpdir() : '/tmp', `engine-room-${uid}`);
 }
 
 /** Below this much free space the state directory counts as full: a registry update needs a few KB. */

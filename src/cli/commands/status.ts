@@ -9,7 +9,9 @@ import { engineJson, err, loadOrExit, makeSupervisor, out, portsText, printStatu
 export async function run(opts: { config?: string; all?: boolean; json?: boolean }): Promise<number> {
   if (opts.all) {
     const stateDir = ensureStateDir(defaultStateDir());
-    const data = new Registry(stateDir, (m) => err(`engine-room: ${m}`)).read();
+    const registry = new Registry(stateDir, (m) => err(`engine-room: ${m}`));
+    const data = registry.read();
+    const foreign = registry.readForeign();
     // Also engines whose pid never reached the registry (their owner was killed): found by their marker.
     const live = liveLeaseEngines(data.leases);
     const leases = data.leases.filter((l) => live.has(l));
@@ -20,6 +22,9 @@ export async function run(opts: { config?: string; all?: boolean; json?: boolean
       out(
         JSON.stringify(
           {
+            stateDir,
+            leaseDir: registry.shared?.dir ?? null,
+            foreignLeases: foreign.leases.map((f) => ({ uid: f.uid, ports: f.ports, portBlock: f.block, pids: f.holders.map((h) => h.pid) })),
             engines: leases.map((l) => ({
               name: l.name,
               configFile: l.configFile,
@@ -49,6 +54,11 @@ export async function run(opts: { config?: string; all?: boolean; json?: boolean
       out(`\nPorts leased to other processes (engine-room lease, exec):\n${table(lrows)}`);
     }
     if (lock.holder) out(`\nStart lock held by ${lock.holder.owner.label} for ${lock.holder.names.join(', ')}; ${lock.queue.length} waiting.`);
+    if (foreign.leases.length > 0) {
+      const uids = [...new Set(foreign.leases.map((f) => f.uid))].join(', ');
+      out(`\nOther registries on this host (uid ${uids}) lease ${foreign.leases.length} engine(s) or port(s): ${foreign.leases.map((f) => [...f.ports, ...(f.block ? [`block ${f.block[0]}-${f.block[1]}`] : [])].join(', ')).join('; ')}`);
+    }
+    out(`\nState directory: ${stateDir}${registry.shared ? ` (leases shared with other users in ${registry.shared.dir})` : ''}`);
     warnIfStateDirFull();
     return 0;
   }

@@ -7,7 +7,7 @@ import { externalLeaseHolder } from '../externalLeases';
 import { isAlive } from '../platform';
 import { chooseBlock, choosePort } from '../ports';
 import { newMarker } from '../processTree';
-import { leasedPorts, sameLease, type LastFailure, type LeaseRecord, type RegistryData } from '../registry';
+import { foreignLeaseHolder, leasedPorts, sameLease, type LastFailure, type LeaseRecord, type RegistryData } from '../registry';
 import { lastRunOf, othersLastPorts, rememberFailure, rememberPorts } from './lastRuns';
 import type { EngineProcess } from '../engineProcess';
 import type { SupervisorContext } from './context';
@@ -36,7 +36,7 @@ export async function leaseInside(ctx: SupervisorContext, rt: Runtime, data: Reg
     const taken = leasedPorts(data);
     const leasedBy = (p: number) => {
       const l = data.leases.find((x) => Object.values(x.ports).includes(p) || (x.portBlock && p >= x.portBlock[0] && p <= x.portBlock[1]));
-      return l ? `engine "${l.name}" of ${l.configFile} (${l.owner.label})` : externalLeaseHolder(data, p);
+      return l ? `engine "${l.name}" of ${l.configFile} (${l.owner.label})` : (externalLeaseHolder(data, p) ?? foreignLeaseHolder(data, p));
     };
     const exclude = new Set([...taken, ...rt.avoid]);
     // The ports it had last, if they are free; a free choice keeps off the ports other engines had last.
