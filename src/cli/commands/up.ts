@@ -54,7 +54,9 @@ export async function run(names: string[], opts: { config?: string; detach?: boo
     process.on('SIGTERM', abort);
   }
 
-  const outcomes = await sup.start(names);
+  const started = await sup.start(names);
+  // Detached, the exit code says how the engines are when it returns: one that died since its start is a failure.
+  const outcomes = opts.detach ? await sup.settle(started) : started;
   const failed = outcomes.filter((o) => !o.ok);
   if (opts.detach) {
     await sup.detach();

@@ -11,6 +11,8 @@
 import { EngineRoomError, errorMessage } from '../errors';
 import { lockState } from '../hostLock';
 import { logFileFor } from '../logs';
+import type { ProcessIdentity } from '../platform';
+import { processRow } from '../processEnv';
 import type { EnginesConfig } from '../model';
 import { leaseKey } from '../registry';
 import { SupervisorContext } from './context';
@@ -24,6 +26,12 @@ import { Starter } from './start';
 import { StartQueue } from './startQueue';
 import { stopOne } from './stop';
 import type { EngineSnapshot, StartOutcome, SupervisorOptions } from './types';
+
+/** The process runs (not exited, not a zombie waiting to be reaped). */
+function runsNow(rec: ProcessIdentity): boolean {
+  const row = processRow(rec.pid);
+  return row !== undefined && (rec.startTime === '' || row.startTime === rec.startTime);
+}
 
 export type { EngineSnapshot, EngineState, OwnerInfo, StartOutcome, SupervisorOptions } from './types';
 
@@ -132,6 +140,23 @@ export class Supervisor {
    */
   start(names: readonly string[] = [], signal?: AbortSignal): Promise<StartOutcome[]> {
     return this.starter.start(names, signal);
+  }
+
+  /**
+   * The outcomes of a start as they stand now: an engine that was healthy and has exited since (or
+   * is no longer healthy) is not ok, with its reason. An exit that happened but is not yet reported is
+   * waited for, so that the reason is known. For `up --detach`, whose exit code must hold when it returns.
+   */
+  async settle(outcomes: readonly StartOutcome[]): Promise<StartOutcome[]> {
+    return Promise.all(
+      outcomes.map(async (o) => {
+        if (!o.ok) return o;
+        const rt = this.ctx.runtime(o.name);
+        if (rt.proc && !runsNow(rt.proc.record)) await rt.gone;
+        if (rt.state === 'healthy' && (rt.proc || rt.external)) return o;
+        return { name: o.name, ok: false, state: rt.state, reason: rt.reason ?? rt.state };
+      }),
+    );
   }
 
   /**
