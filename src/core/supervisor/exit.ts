@@ -60,6 +60,7 @@ export async function onExit(ctx: SupervisorContext, rt: Runtime, proc: EnginePr
     signal: exit.signal,
     lastLines: lines,
   });
+  rt.lastExit = { exitCode: exit.exitCode, signal: exit.signal, reason: rt.reason ?? how, at: Date.now() };
   // A crash after the start (the start path handles its own retries): restart if the policy says so.
   if (!rt.starting && !ctx.disposed) ctx.crashed(rt);
 }

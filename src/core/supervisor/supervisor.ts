@@ -192,6 +192,12 @@ export class Supervisor {
     for (const rt of ctx.runtimes.values()) rt.follower?.close();
   }
 
+  /** An engine of ours runs, starts, or waits for its restart. */
+  busy(): boolean {
+    const { ctx } = this;
+    return [...ctx.runtimes.values()].some((rt) => rt.proc !== undefined || rt.starting !== undefined || rt.external?.owner.id === ctx.owner.id);
+  }
+
   /** Stops every engine this supervisor started and resolves once they are gone. */
   async dispose(): Promise<void> {
     const { ctx } = this;
