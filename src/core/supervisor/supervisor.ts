@@ -11,6 +11,7 @@
 import { EngineRoomError, errorMessage } from '../errors';
 import { lockState } from '../hostLock';
 import { logFileFor } from '../logs';
+import { sleep } from '../poll';
 import type { ProcessIdentity } from '../platform';
 import { processRow } from '../processEnv';
 import type { EnginesConfig } from '../model';
@@ -152,7 +153,13 @@ export class Supervisor {
       outcomes.map(async (o) => {
         if (!o.ok) return o;
         const rt = this.ctx.runtime(o.name);
-        if (rt.proc && !runsNow(rt.proc.record)) await rt.gone;
+        const proc = rt.proc;
+        if (proc && !runsNow(proc.record)) {
+          // A leader that exited 0 may have left a daemon, followed from now on: wait for that or for the exit.
+          let gone = false;
+          void rt.gone?.then(() => (gone = true));
+          while (!gone && !(runsNow(proc.record) && !proc.settling)) await sleep(50);
+        }
         if (rt.state === 'healthy' && (rt.proc || rt.external)) return o;
         return { name: o.name, ok: false, state: rt.state, reason: rt.reason ?? rt.state };
       }),
