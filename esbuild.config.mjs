@@ -82,6 +82,8 @@ const builds = [
   { ...common, entryPoints: ['src/cli/mcp/server.ts'], outfile: 'dist/mcp.js' },
   // Stops an owner's engines if the owner is killed (when the user chose so); small and dependency-light.
   { ...common, entryPoints: ['src/cli/reaper.ts'], outfile: 'dist/reaper.js', minify: true },
+  // The background supervisor that `up --detach` leaves with its engines (src/cli/background.ts).
+  { ...common, entryPoints: ['src/cli/background.ts'], outfile: 'dist/background.js', minify: true },
   // Minified: the extension host loads it on activation.
   { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', minify: true },
   // The panel's browser code.

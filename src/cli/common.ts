@@ -24,6 +24,7 @@ export function engineJson(s: EngineSnapshot) {
     failure: s.failure ? { kind: s.failure.kind, summary: s.failure.summary, hint: s.failure.hint ?? null, lines: s.failure.lines } : null,
     exitCode: s.exitCode,
     restarts: s.restarts,
+    lastExit: s.lastExit ? { exitCode: s.lastExit.exitCode, signal: s.lastExit.signal, reason: s.lastExit.reason, at: new Date(s.lastExit.at).toISOString() } : null,
     gpuMemoryMiB: s.gpuMemoryMiB ?? null,
     models: s.models ?? null,
     logFile: s.logFile,
@@ -77,12 +78,18 @@ export function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
+/** "killed by SIGKILL", "exit 3" */
+function exitText(e: NonNullable<EngineSnapshot['lastExit']>): string {
+  return e.signal ? `killed by ${e.signal}` : e.exitCode !== null ? `exit ${e.exitCode}` : e.reason;
+}
+
 export function printStatus(snaps: readonly EngineSnapshot[]): void {
-  const rows = [['NAME', 'STATE', 'PID', 'PORTS', 'HEALTH', 'OWNER', 'REASON']];
+  const rows = [['NAME', 'STATE', 'PID', 'PORTS', 'HEALTH', 'OWNER', 'RESTARTS', 'REASON']];
   for (const s of snaps) {
     const health = s.health ? `${s.health.ok ? 'ok' : s.health.detail} (${s.health.latencyMs} ms)` : '-';
     const owner = s.owner ? `${s.owner.label}${s.owner.alive ? '' : ' (exited)'}` : '-';
-    rows.push([s.name, s.state, s.pid ? String(s.pid) : '-', portsText(s), health, owner, reasonText(s) || '-']);
+    const restarts = s.restarts > 0 || s.lastExit ? `${s.restarts}${s.lastExit ? ` (previous: ${exitText(s.lastExit)})` : ''}` : '-';
+    rows.push([s.name, s.state, s.pid ? String(s.pid) : '-', portsText(s), health, owner, restarts, reasonText(s) || '-']);
   }
   out(table(rows));
   for (const s of snaps) if (s.state === 'failed') out(`\n${failureText(s)}`);

@@ -10,7 +10,9 @@ const USAGE = `Usage: engine-room <command> [options]
 
 Commands:
   up [NAME...]        start engines (and what they depend on); supervises in the foreground
-      --detach        return once all are healthy (exit 0) or one failed (exit 1); they keep running
+      --detach        return once all are healthy (exit 0) or one failed (exit 1); they keep running,
+                      supervised by a background process (restarts, health, exit codes) that exits
+                      with the last of them
       --json          with --detach: print the engines as JSON
       --stop-on-kill  stop the engines even if this command is killed (SIGKILL); by default they stay
                       running and the next \`up\` (or a VS Code window) adopts them

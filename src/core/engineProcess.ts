@@ -48,6 +48,7 @@ export class EngineProcess {
   private readonly seen = new Map<number, string>();
 
   private wakeFollower: (() => void) | undefined;
+  private readonly endedController = new AbortController();
   /** The leader exited 0 and we do not know yet whether it left a daemon. */
   settling = false;
   private followed = false;
@@ -58,7 +59,14 @@ export class EngineProcess {
     readonly marker: string | undefined,
     /** Settles when the engine's main process exits, or the daemon it left is gone (never rejects). */
     readonly exited: Promise<ExitInfo>,
-  ) {}
+  ) {
+    void exited.then(() => this.endedController.abort());
+  }
+
+  /** Aborted once the engine is gone (`exited` settled): a health probe under way is abandoned then. */
+  get ended(): AbortSignal {
+    return this.endedController.signal;
+  }
 
   /** The leader and its group: the spawned process, or the daemon it left. */
   get record(): EngineProcessRecord {

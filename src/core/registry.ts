@@ -53,6 +53,19 @@ export interface LeaseRecord {
   marker?: string;
   /** The expanded `pidFile` of a daemonizing engine: its daemon is found by it too. */
   pidFile?: string;
+  /** Restarts under the engine's policy since it was started (absent: none). */
+  restarts?: number;
+  /** How the run before this one ended, when this one is a restart. */
+  lastExit?: LastExit;
+}
+
+/** How a run of an engine ended, as its supervisor (its parent) saw it. */
+export interface LastExit {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly reason: string;
+  /** Epoch ms. */
+  readonly at: number;
 }
 
 export interface SlotRecord {

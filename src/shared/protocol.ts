@@ -25,6 +25,8 @@ export interface PanelEngine {
   readonly history: readonly (number | null)[];
   readonly startedAt: number | null;
   readonly restarts: number;
+  /** How its previous run ended, once restarted ("exited with code 3"). */
+  readonly previousExit: string | null;
   readonly owner: string | null;
   readonly ownedHere: boolean;
   /** Something to stop (isRunning in engineState.ts). */

@@ -158,6 +158,7 @@ function toPanelEngine(s: EngineSnapshot, folder: string): PanelEngine {
     history: s.healthHistory,
     startedAt: s.pid ? s.startedAt : null,
     restarts: s.restarts,
+    previousExit: s.lastExit ? s.lastExit.reason : null,
     owner: s.owner ? (s.owner.self ? 'this window' : `${s.owner.label}${s.owner.alive ? '' : ' (exited)'}`) : null,
     ownedHere: s.owner?.self ?? false,
     running: isRunning(s),

@@ -253,6 +253,7 @@ function tooltip(s: EngineSnapshot): vscode.MarkdownString {
   if (s.gpuMemoryMiB !== undefined) row('GPU memory', formatGiB(s.gpuMemoryMiB));
   if (s.startedAt && s.pid) row('Uptime', formatDuration(Date.now() - s.startedAt));
   if (s.restarts) row('Restarts', String(s.restarts));
+  if (s.lastExit && s.pid) row('Previous exit', `${s.lastExit.reason} (${new Date(s.lastExit.at).toLocaleTimeString()})`);
   if (s.exitCode !== null || s.signal) row('Exit', s.signal ? `killed by ${s.signal}` : `code ${s.exitCode}`);
   if (s.reason) row('Reason', s.reason);
   if (s.owner) row('Started by', `${s.owner.self ? 'this window' : s.owner.label}${s.owner.alive ? '' : ' (exited)'}`);

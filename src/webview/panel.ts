@@ -167,7 +167,9 @@ function row(e: PanelEngine, trusted: boolean, multiFolder: boolean): HTMLTableR
   if (e.history.length > 0) recent.appendChild(sparkline(e.history));
   tr.appendChild(recent);
   tr.appendChild(el('td', 'uptime', e.startedAt ? formatDuration(Date.now() - e.startedAt) : '–'));
-  tr.appendChild(el('td', 'restarts', String(e.restarts)));
+  const restarts = el('td', 'restarts', String(e.restarts));
+  if (e.previousExit) restarts.title = `previous exit: ${e.previousExit}`;
+  tr.appendChild(restarts);
   tr.appendChild(el('td', 'gpu', e.gpuMemoryMiB !== null ? formatGiB(e.gpuMemoryMiB) : '–'));
   tr.appendChild(el('td', 'owner', e.owner ?? '–'));
   const actions = el('td', 'actions');

@@ -82,10 +82,12 @@ test('(integration) the start lock of a CLI killed with SIGKILL is recovered by 
   }).configFile;
   const holder = startProcess(node, [CLI, 'up', '--detach', '--config', slowConfig], env);
   await holder.waitForOutput(/slow: starting/);
+  // `up --detach`'s background supervisor starts the engine and holds the lock: it is the one killed.
+  const supervisor = Number((await holder.waitForOutput(/background supervisor pid (\d+)/))[1]);
   const waiter = startProcess(node, [CLI, 'up', '--detach', '--config', nextConfig], env);
   const m = await waiter.waitForOutput(/next: waiting - waiting for the start lock held by pid (\d+) \(slow\)/);
-  assert.equal(Number(m[1]), holder.child.pid);
-  holder.child.kill('SIGKILL');
+  assert.equal(Number(m[1]), supervisor);
+  process.kill(supervisor, 'SIGKILL');
   const code = await exitCode(waiter.child);
   assert.equal(code, 0, waiter.output());
   assert.match(waiter.output(), /next: healthy/);

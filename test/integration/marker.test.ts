@@ -35,24 +35,32 @@ async function statusAll(ws: Workspace): Promise<AllJson['engines']> {
   return (JSON.parse(r.stdout) as AllJson).engines;
 }
 
+/** Starts `up --detach`; `supervisor()` is the pid of the background supervisor (which spawns) once said. */
+function upDetached(ws: Workspace, env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(node, [CLI, 'up', '--detach', '--config', ws.configFile], { env: { ...process.env, ...ws.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise((r) => child.once('close', r));
+  const supervisor = () => Number(/background supervisor pid (\d+)/.exec(stderr)?.[1]) || undefined;
+  return { child, exited, supervisor };
+}
+
 /**
- * `up --detach` that stops itself right after each batch's spawn (the test hook), let go on until
- * `engines` engines run, then SIGKILLed there: the last batch's pids never reach the registry.
+ * `up --detach` whose background supervisor (the process that spawns) stops itself right after each
+ * batch's spawn (the test hook), let go on until `engines` engines run, then SIGKILLed there: the last
+ * batch's pids never reach the registry.
  */
 async function upKilledAfterSpawn(ws: Workspace, engines = 1): Promise<void> {
-  const child = spawn(node, [CLI, 'up', '--detach', '--config', ws.configFile], {
-    env: { ...process.env, ...ws.env, ENGINE_ROOM_TEST_PAUSE_AFTER_SPAWN: '1' },
-    stdio: 'ignore',
-  });
-  const exited = new Promise((r) => child.once('exit', r));
+  const up = upDetached(ws, { ENGINE_ROOM_TEST_PAUSE_AFTER_SPAWN: '1' });
+  const pid = await waitFor(up.supervisor, 'the background supervisor', 30000);
   for (;;) {
-    await waitFor(() => procState(child.pid!) === 'T', 'the CLI to stop itself after the spawn', 30000);
+    await waitFor(() => procState(pid) === 'T', 'the supervisor to stop itself after the spawn', 30000);
     if (processesOf(ws).length >= engines) break;
-    child.kill('SIGCONT');
-    await waitFor(() => procState(child.pid!) !== 'T', 'the CLI to go on');
+    process.kill(pid, 'SIGCONT');
+    await waitFor(() => procState(pid) !== 'T', 'the supervisor to go on');
   }
-  child.kill('SIGKILL');
-  await exited;
+  process.kill(pid, 'SIGKILL');
+  await up.exited;
 }
 
 function httpEngine(name: string, startLock: string) {
@@ -108,11 +116,16 @@ test('(integration) 30 kills of `up --detach` at random moments: what runs is sh
   let leftRunning = 0;
   let unrecorded = 0;
   for (let round = 0; round < 30; round++) {
-    const child = spawn(node, [CLI, 'up', '--detach', '--config', ws.configFile], { env: { ...process.env, ...ws.env }, stdio: 'ignore' });
-    const exited = new Promise((r) => child.once('exit', r));
+    // The background supervisor spawns the engines: the kill is for it (the command too, before it said its pid).
+    const up = upDetached(ws);
     await sleep(5 + Math.random() * span);
-    child.kill('SIGKILL');
-    await exited;
+    const pid = up.supervisor();
+    if (pid) process.kill(pid, 'SIGKILL');
+    up.child.kill('SIGKILL');
+    await up.exited;
+    // Its pid may have been said just before the kill and read only now.
+    const late = up.supervisor();
+    if (late && !pid && pidAlive(late)) process.kill(late, 'SIGKILL');
     // Let an engine forked at the moment of the kill finish its exec (its environment is set then).
     await sleep(50);
     const running = processesOf(ws);

@@ -1,10 +1,8 @@
 // `engine-room up`.
-import * as fs from 'node:fs';
 import { expandGroups, unknownNames } from '../../core/engineGroups';
-import { readLastLines } from '../../core/logs';
 import { isRunning } from '../../shared/engineState';
 import { exitAfterFlush } from '../exit';
-import { UsageError, engineJson, err, failureText, loadOrExit, makeSupervisor, out, portsText, printStatus, warnIfStateDirFull } from '../common';
+import { UsageError, err, loadOrExit, makeSupervisor, out, portsText } from '../common';
 
 const COLORS = [36, 35, 33, 32, 34, 91, 96, 95, 93, 92];
 
@@ -15,8 +13,10 @@ export async function run(given: string[], opts: { config?: string; detach?: boo
   const names = expandGroups(config.engines, given);
   // Engines of this config left by a killed `up` or a crashed window become ours (and stop with us).
   if (opts.detach && opts['stop-on-kill']) throw new UsageError('--stop-on-kill makes no sense with --detach: detached engines outlive the command.');
-  const sup = makeSupervisor(config, opts.detach ? 'engine-room up --detach' : 'engine-room up', 'adopt', opts['stop-on-kill'] ?? false);
-  if (!opts.detach) sup.watch();
+  // Detached: a background supervisor starts the engines and stays with them (src/cli/detached.ts).
+  if (opts.detach) return (await import('../detached')).upDetached(config.file, names, opts);
+  const sup = makeSupervisor(config, 'engine-room up', 'adopt', opts['stop-on-kill'] ?? false);
+  sup.watch();
   const tty = process.stdout.isTTY;
   const width = Math.max(...config.engines.map((e) => e.name.length));
   const color = new Map(config.engines.map((e, i) => [e.name, COLORS[i % COLORS.length]]));
@@ -24,7 +24,7 @@ export async function run(given: string[], opts: { config?: string; detach?: boo
     const p = `${name.padEnd(width)} |`;
     return tty ? `\x1b[${color.get(name)}m${p}\x1b[0m` : p;
   };
-  if (!opts.detach) sup.on('line', (name, line) => out(`${prefix(name)} ${line}`));
+  sup.on('line', (name, line) => out(`${prefix(name)} ${line}`));
   const said = new Map<string, string>();
   sup.on('change', (s) => {
     if (opts.json) return;
@@ -46,37 +46,11 @@ export async function run(given: string[], opts: { config?: string; detach?: boo
     await sup.dispose();
     exitAfterFlush(code);
   };
-  if (!opts.detach) {
-    process.on('SIGINT', () => void shutdown(130));
-    process.on('SIGTERM', () => void shutdown(143));
-    process.on('SIGHUP', () => void shutdown(129));
-  } else {
-    // Interrupted while starting: stop what was started so far.
-    const abort = () => void shutdown(130);
-    process.on('SIGINT', abort);
-    process.on('SIGTERM', abort);
-  }
+  process.on('SIGINT', () => void shutdown(130));
+  process.on('SIGTERM', () => void shutdown(143));
+  process.on('SIGHUP', () => void shutdown(129));
 
-  const outcomes = await sup.start(names);
-  const failed = outcomes.filter((o) => !o.ok);
-  if (opts.detach) {
-    await sup.detach();
-    const snaps = sup.snapshots().filter((s) => names.length === 0 || names.includes(s.name) || failed.some((f) => f.name === s.name));
-    if (opts.json) out(JSON.stringify({ ok: failed.length === 0, engines: snaps.map(engineJson) }, null, 2));
-    else printStatus(snaps);
-    for (const f of failed) {
-      const snap = sup.snapshot(f.name);
-      if (snap.failure) {
-        err(`\n${failureText(snap)}`);
-        continue;
-      }
-      err(`\n${f.name} failed: ${f.reason ?? snap.reason ?? f.state}`);
-      const lines = snap.lastLines ?? (fs.existsSync(snap.logFile) ? readLastLines(snap.logFile, 20) : []);
-      if (lines.length > 0) err(`last log lines (${snap.logFile}):\n${lines.map((l) => `  ${l}`).join('\n')}`);
-    }
-    if (failed.length > 0) warnIfStateDirFull();
-    return failed.length === 0 ? 0 : 1;
-  }
+  await sup.start(names);
   // Foreground: keep supervising until interrupted, or until nothing of ours runs any more.
   return await new Promise<number>((resolve) => {
     const check = () => {

@@ -44,6 +44,7 @@ export async function onExit(ctx: SupervisorContext, rt: Runtime, proc: EnginePr
   }
   if (!patch) return; // health timeout: already reported
   ctx.set(rt, patch);
+  rt.lastExit = { exitCode: exit.exitCode, signal: exit.signal, reason: rt.reason ?? how, at: Date.now() };
   // A crash after the start (the start path handles its own retries): restart if the policy says so.
   if (!rt.starting && !ctx.disposed) ctx.crashed(rt);
 }

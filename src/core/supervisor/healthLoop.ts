@@ -44,9 +44,15 @@ export class HealthMonitor {
 
   constructor(private readonly ctx: SupervisorContext) {}
 
-  /** One probe of our engine; the result goes into its history. */
+  /**
+   * One probe of our engine; the result goes into its history. A probe under way is abandoned (a
+   * `command` probe killed) when the engine exits or is stopped: its exit is reported at once, not
+   * when a slow probe ends.
+   */
   async probe(rt: Runtime): Promise<HealthResult> {
     const launch = rt.launch;
+    const signals = [rt.run?.signal, rt.proc?.ended].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     const result = await probeOnce(rt.spec.health.probe, {
       host: rt.spec.host,
       port: rt.ports.port,
@@ -59,9 +65,10 @@ export class HealthMonitor {
       command: launch?.healthCommand,
       cwd: launch?.cwd,
       env: launch?.env,
-      signal: rt.run?.signal,
+      signal,
     });
-    rt.record(result);
+    // An abandoned probe says nothing about the engine's health.
+    if (!signal?.aborted) rt.record(result);
     return result;
   }
 

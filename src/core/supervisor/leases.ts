@@ -71,6 +71,8 @@ export async function leaseInside(ctx: SupervisorContext, rt: Runtime, data: Reg
       leasedAt: Date.now(),
       spawnedAt: null,
       marker: rt.marker,
+      ...(rt.restarts > 0 ? { restarts: rt.restarts } : {}),
+      ...(rt.lastExit ? { lastExit: rt.lastExit } : {}),
       ...(rt.launch.pidFile !== undefined ? { pidFile: rt.launch.pidFile } : {}),
     });
     rt.ports = ports;

@@ -7,7 +7,7 @@ import type { LockWaitInfo } from '../hostLock';
 import type { Launch } from '../launch';
 import type { LogFollower } from '../logs';
 import type { EngineSpec } from '../model';
-import type { LeaseRecord } from '../registry';
+import type { LastExit, LeaseRecord } from '../registry';
 import type { EngineState, StartOutcome } from './types';
 
 /** How many probe latencies a snapshot shows. */
@@ -34,6 +34,8 @@ export class Runtime {
   history: (number | null)[] = [];
   failures = 0;
   restarts = 0;
+  /** How its previous run ended (kept across a restart; cleared by a fresh start). */
+  lastExit: LastExit | undefined;
   nextRestartAt: number | null = null;
   startedAt: number | null = null;
   healthyAt: number | null = null;

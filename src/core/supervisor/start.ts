@@ -114,6 +114,7 @@ export class Starter {
     const onAbort = () => void stopOne(this.ctx, rt);
     signal?.addEventListener('abort', onAbort, { once: true });
     rt.restarts = 0;
+    rt.lastExit = undefined;
     rt.starting = this.startWithRestarts(rt, run.signal).finally(() => {
       rt.starting = undefined;
       signal?.removeEventListener('abort', onAbort);

@@ -12,6 +12,9 @@ import { expandGroups } from '../engineGroups';
 import { EngineRoomError, errorMessage } from '../errors';
 import { lockState } from '../hostLock';
 import { logFileFor } from '../logs';
+import { sleep } from '../poll';
+import type { ProcessIdentity } from '../platform';
+import { processRow } from '../processEnv';
 import type { EnginesConfig } from '../model';
 import { leaseKey } from '../registry';
 import { SupervisorContext } from './context';
@@ -25,6 +28,12 @@ import { Starter } from './start';
 import { StartQueue } from './startQueue';
 import { stopOne } from './stop';
 import type { EngineSnapshot, StartOutcome, SupervisorOptions } from './types';
+
+/** The process runs (not exited, not a zombie waiting to be reaped). */
+function runsNow(rec: ProcessIdentity): boolean {
+  const row = processRow(rec.pid);
+  return row !== undefined && (rec.startTime === '' || row.startTime === rec.startTime);
+}
 
 export type { EngineSnapshot, EngineState, OwnerInfo, StartOutcome, SupervisorOptions } from './types';
 
@@ -154,6 +163,29 @@ export class Supervisor {
   }
 
   /**
+   * The outcomes of a start as they stand now: an engine that was healthy and has exited since (or
+   * is no longer healthy) is not ok, with its reason. An exit that happened but is not yet reported is
+   * waited for, so that the reason is known. For `up --detach`, whose exit code must hold when it returns.
+   */
+  async settle(outcomes: readonly StartOutcome[]): Promise<StartOutcome[]> {
+    return Promise.all(
+      outcomes.map(async (o) => {
+        if (!o.ok) return o;
+        const rt = this.ctx.runtime(o.name);
+        const proc = rt.proc;
+        if (proc && !runsNow(proc.record)) {
+          // A leader that exited 0 may have left a daemon, followed from now on: wait for that or for the exit.
+          let gone = false;
+          void rt.gone?.then(() => (gone = true));
+          while (!gone && !(runsNow(proc.record) && !proc.settling)) await sleep(50);
+        }
+        if (rt.state === 'healthy' && (rt.proc || rt.external)) return o;
+        return { name: o.name, ok: false, state: rt.state, reason: rt.reason ?? rt.state };
+      }),
+    );
+  }
+
+  /**
    * Stops the named engines (all when empty), whoever started them, and resolves once their process
    * trees are gone. Engines that depend on a stopped one are not stopped.
    */
@@ -189,6 +221,12 @@ export class Supervisor {
     ctx.disposed = true;
     this.external.unwatch();
     for (const rt of ctx.runtimes.values()) rt.follower?.close();
+  }
+
+  /** An engine of ours runs, starts, or waits for its restart. */
+  busy(): boolean {
+    const { ctx } = this;
+    return [...ctx.runtimes.values()].some((rt) => rt.proc !== undefined || rt.starting !== undefined || rt.external?.owner.id === ctx.owner.id);
   }
 
   /** Stops every engine this supervisor started and resolves once they are gone. */

@@ -5,7 +5,7 @@ import type { HealthResult } from '../health';
 import type { LockWaitInfo } from '../hostLock';
 import type { EnginesConfig, ReplicaInfo } from '../model';
 import type { PortRanges } from '../ports';
-import type { OwnerRecord } from '../registry';
+import type { LastExit, OwnerRecord } from '../registry';
 import type { EngineState } from '../../shared/engineState';
 
 export type { EngineState };
@@ -48,6 +48,8 @@ export interface EngineSnapshot {
   readonly healthHistory: readonly (number | null)[];
   readonly owner: OwnerInfo | null;
   readonly restarts: number;
+  /** How its previous run ended, once it was restarted after a crash (also for another owner's engine). */
+  readonly lastExit: LastExit | null;
   readonly nextRestartAt: number | null;
   readonly startedAt: number | null;
   readonly healthyAt: number | null;
