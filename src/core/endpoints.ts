@@ -10,11 +10,15 @@
  *     ENGINE_POLICY_PORT_BLOCK=24000-24019
  *     ENGINE_POLICY_OPENAI_BASE_URL=http://127.0.0.1:20001/v1
  *
+ * A Ray head (`"preset": "ray"`) named `ray-head` also has `ENGINE_RAY_HEAD_RAY_ADDRESS=127.0.0.1:20002`
+ * (its GCS), and, when it is the only Ray head given, plain `RAY_ADDRESS`, which `ray.init()` and the
+ * `ray` CLI read.
+ *
  * The name is upper-cased and every character other than A-Z and 0-9 becomes `_` (`reward-model` ->
  * `ENGINE_REWARD_MODEL_...`). Only engines with a port appear.
  */
 
-import { httpUrl } from '../shared/url';
+import { httpUrl, urlHost } from '../shared/url';
 
 /** What the endpoints need of an engine; an `EngineSnapshot` plus `openai` from its spec fits. */
 export interface EndpointSource {
@@ -26,6 +30,8 @@ export interface EndpointSource {
   readonly portBlock?: readonly [number, number] | null;
   /** Serves the OpenAI API under `/v1`. */
   readonly openai?: boolean;
+  /** Its preset: a `ray` head also gets `RAY_ADDRESS`, where Ray's clients look for the cluster. */
+  readonly preset?: string;
 }
 
 export type EndpointFormat = 'shell' | 'dotenv' | 'json';
@@ -47,6 +53,7 @@ export function endpointVariables(
 ): Record<string, string> {
   const vars: Record<string, string> = {};
   const owners = new Map<string, string>();
+  const rayHeads: string[] = [];
   for (const e of engines) {
     const port = e.ports.port;
     if (port === undefined) continue;
@@ -57,12 +64,19 @@ export function endpointVariables(
       continue;
     }
     owners.set(prefix, e.name);
-    const url = httpUrl(e.host === undefined || e.host === '' ? '127.0.0.1' : e.host, port);
+    const host = e.host === undefined || e.host === '' ? '127.0.0.1' : e.host;
+    const url = httpUrl(host, port);
     vars[`${prefix}_URL`] = url;
     vars[`${prefix}_PORT`] = String(port);
     if (e.portBlock) vars[`${prefix}_PORT_BLOCK`] = `${e.portBlock[0]}-${e.portBlock[1]}`;
     if (e.openai) vars[`${prefix}_OPENAI_BASE_URL`] = `${url}/v1`;
+    if (e.preset === 'ray') {
+      // The GCS address as Ray writes it: host:port, an IPv6 host in brackets.
+      vars[`${prefix}_RAY_ADDRESS`] = `${urlHost(host)}:${port}`;
+      rayHeads.push(vars[`${prefix}_RAY_ADDRESS`]);
+    }
   }
+  if (rayHeads.length === 1) vars.RAY_ADDRESS = rayHeads[0]!;
   return vars;
 }
 

@@ -49,6 +49,7 @@ export function buildSnapshot(rt: Runtime, src: SnapshotSource): EngineSnapshot 
     lockWait: rt.lockWait,
     lastLines: rt.lastLines,
     openai: rt.spec.openai ?? false,
+    ...(rt.spec.preset !== undefined ? { preset: rt.spec.preset } : {}),
     models: rt.models,
     gpuMemoryMiB: rt.pid !== null ? rt.gpuMemoryMiB : undefined,
   };
