@@ -58,7 +58,7 @@ const noVscode = (files, allowTypeImports, message) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.vscode-test/**', 'test/e2e/.work/**', 'test/fixtures/lint/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.vscode-test/**', 'test/e2e/.work/**', 'test/.work/**', 'test/fixtures/lint/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { languageOptions: { globals: { ...globals.node } } },

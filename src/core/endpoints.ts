@@ -11,12 +11,15 @@
  *     ENGINE_POLICY_OPENAI_BASE_URL=http://127.0.0.1:20001/v1
  *
  * and, for each named port (`"ports": { "metrics": "auto" }`), `ENGINE_POLICY_PORT_METRICS=20002`.
+ * A Ray head (`"preset": "ray"`) named `ray-head` also has `ENGINE_RAY_HEAD_RAY_ADDRESS=127.0.0.1:20002`
+ * (its GCS), and, when it is the only Ray head given, plain `RAY_ADDRESS`, which `ray.init()` and the
+ * `ray` CLI read.
  *
  * The name is upper-cased and every character other than A-Z and 0-9 becomes `_` (`reward-model` ->
  * `ENGINE_REWARD_MODEL_...`), and so are port names. Only engines with a port (or a named port) appear.
  */
 
-import { httpUrl } from '../shared/url';
+import { httpUrl, urlHost } from '../shared/url';
 
 /** What the endpoints need of an engine; an `EngineSnapshot` plus `openai` from its spec fits. */
 export interface EndpointSource {
@@ -28,6 +31,8 @@ export interface EndpointSource {
   readonly portBlock?: readonly [number, number] | null;
   /** Serves the OpenAI API under `/v1`. */
   readonly openai?: boolean;
+  /** Its preset: a `ray` head also gets `RAY_ADDRESS`, where Ray's clients look for the cluster. */
+  readonly preset?: string;
 }
 
 export type EndpointFormat = 'shell' | 'dotenv' | 'json';
@@ -49,6 +54,7 @@ export function endpointVariables(
 ): Record<string, string> {
   const vars: Record<string, string> = {};
   const owners = new Map<string, string>();
+  const rayHeads: string[] = [];
   for (const e of engines) {
     const port = e.ports.port;
     const named = Object.entries(e.ports).filter((p): p is [string, number] => p[0] !== 'port' && p[1] !== undefined);
@@ -60,13 +66,20 @@ export function endpointVariables(
       continue;
     }
     owners.set(prefix, e.name);
-    const url = port !== undefined ? httpUrl(e.host === undefined || e.host === '' ? '127.0.0.1' : e.host, port) : undefined;
+    const host = e.host === undefined || e.host === '' ? '127.0.0.1' : e.host;
+    const url = port !== undefined ? httpUrl(host, port) : undefined;
     if (url !== undefined) vars[`${prefix}_URL`] = url;
     if (port !== undefined) vars[`${prefix}_PORT`] = String(port);
     for (const [portName, p] of named) vars[`${prefix}_PORT_${portName.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = String(p);
     if (e.portBlock) vars[`${prefix}_PORT_BLOCK`] = `${e.portBlock[0]}-${e.portBlock[1]}`;
     if (e.openai && url !== undefined) vars[`${prefix}_OPENAI_BASE_URL`] = `${url}/v1`;
+    if (e.preset === 'ray' && port !== undefined) {
+      // The GCS address as Ray writes it: host:port, an IPv6 host in brackets.
+      vars[`${prefix}_RAY_ADDRESS`] = `${urlHost(host)}:${port}`;
+      rayHeads.push(vars[`${prefix}_RAY_ADDRESS`]);
+    }
   }
+  if (rayHeads.length === 1) vars.RAY_ADDRESS = rayHeads[0]!;
   return vars;
 }
 

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { parseEnv } from 'node:util';
 import type { EngineSpec } from './model';
 import { EngineRoomError, errorMessage } from './errors';
+import { placeBlockPorts } from './presetPorts';
 import { expandVariables, type VariableContext } from './variables';
 
 export interface Launch {
@@ -52,6 +53,7 @@ export function prepareLaunch(input: LaunchInput): Launch {
   // a `log` health probe) would lag by kilobytes. Unbuffered unless the user says otherwise.
   env.PYTHONUNBUFFERED = '1';
   for (const [k, v] of Object.entries(baseEnv)) if (v !== undefined) env[k] = v;
+  let fromFile: Record<string, string | undefined> = {};
   if (spec.envFile) {
     const file = path.resolve(workspaceFolder, x(spec.envFile));
     let text: string;
@@ -60,13 +62,21 @@ export function prepareLaunch(input: LaunchInput): Launch {
     } catch (e) {
       throw new EngineRoomError('bad-config', `Engine "${spec.name}": cannot read envFile ${file}: ${errorMessage(e)}`);
     }
-    Object.assign(env, parseEnv(text));
+    fromFile = parseEnv(text);
+    Object.assign(env, fromFile);
   }
   for (const [k, v] of Object.entries(spec.env)) env[k] = x(v);
+  const placed = placeBlockPorts(spec, input.portBlock, (k) => Object.hasOwn(spec.env, k) || fromFile[k] !== undefined);
+  Object.assign(env, placed.env);
+  const command = spec.command.map(x);
+  if (placed.args.length > 0) {
+    if (spec.shell) command[0] = `${command[0] ?? ''} ${placed.args.join(' ')}`;
+    else command.push(...placed.args);
+  }
 
   const probe = spec.health.probe;
   return {
-    command: spec.command.map(x),
+    command,
     cwd,
     env,
     httpTarget: probe.kind === 'http' ? x(probe.path) : undefined,

@@ -1,5 +1,5 @@
 /**
- * Engine presets: `"preset": "vllm"` (or `sglang`, `llama.cpp`, `ollama`, `tgi`, `http`) fills in what an
+ * Engine presets: `"preset": "vllm"` (or `sglang`, `llama.cpp`, `ollama`, `tgi`, `ray`, `http`) fills in what an
  * inference engine needs: its serving-port flag or variable, a port block wired to the engine's own internal
  * port settings, the health route, a start timeout for model loading, the start-lock mode that is safe for
  * it, and whether it serves the OpenAI API. Anything the user writes wins, field by field (`env` key by key;
@@ -22,6 +22,15 @@
  *   upwards from it instead of binding port 0: torch.distributed's init port, the data-parallel master
  *   ports (`get_open_ports_list(5)`), ZMQ ports of multi-process/data-parallel front ends. The API socket is
  *   bound early, before the model loads.
+ *   Beyond VLLM_PORT (vllm/envs.py): `VLLM_DP_MASTER_PORT` (default 0; with it set, get_open_port() keeps
+ *   out of [it, it + 10), and a VLLM_PORT inside that window hung startup: vllm#50024, PRs #50049,
+ *   #50965), `VLLM_NIXL_SIDE_CHANNEL_PORT` (default 5600 since PR #25056, before 5557 like the KV-events
+ *   endpoint, issue #25059; one port per data-parallel rank above it). KV events (`--kv-events-config`,
+ *   endpoint `tcp://*:5557`) and P2P NCCL's `kv_port` (issue #44061) live in flag JSON: not moved.
+ * - Ray (`ray start --help`, Ray 2.58): `--port` is the GCS; the dashboard, node manager, object manager,
+ *   dashboard agent HTTP/gRPC, metrics export and runtime-env agent ports and the worker range each have a
+ *   flag; `--ray-client-server-port` makes plain `ray` (without `ray[client]`) exit. SIGTERM to the whole
+ *   group makes every process drain for 30 s; to `ray start` alone it stops them in order (PORTS.md).
  * - SGLang: `--port` (default 30000); `--nccl-port` is torch.distributed's port, otherwise picked at start
  *   (older releases: `port + random(100, 1000)` then steps of 42; newer: `get_free_port()`, a port-0 bind
  *   that is closed and bound again later). With DP attention it also derives ports from `--port` (+233)
@@ -40,7 +49,7 @@
  */
 import type { StartLockMode } from './model';
 
-export const PRESET_NAMES = ['vllm', 'sglang', 'llama.cpp', 'ollama', 'tgi', 'http'] as const;
+export const PRESET_NAMES = ['vllm', 'sglang', 'llama.cpp', 'ollama', 'tgi', 'ray', 'http'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 /** A flag appended to the command as `flag value`, unless the command already has `flag` (or an alias). */
@@ -48,6 +57,18 @@ export interface PresetFlag {
   readonly flag: string;
   readonly value: string;
   readonly aliases?: readonly string[];
+}
+
+/**
+ * A port of the engine's block that the preset hands to the engine, appended as `flag PORT` (unless the
+ * command has the flag) or set as `env` (unless the engine's `env` or `envFile` sets it). `offset` counts
+ * from the block's first port; a negative one from its last (-1 is the last). Resolved once the block is
+ * leased (`presetPorts.ts`), since a block's ports are only known then.
+ */
+export interface PresetBlockPort {
+  readonly offset: number;
+  readonly flag?: string;
+  readonly env?: string;
 }
 
 /** What a preset fills in; every field is a default the user's own field replaces. */
@@ -61,7 +82,11 @@ export interface Preset {
   readonly env: Readonly<Record<string, string>>;
   readonly port: 'auto';
   readonly portBlock?: number;
-  readonly health: { readonly http: string };
+  /** Ports of the block placed by offset; `MASTER_PORT` among them where the preset chooses its place. */
+  readonly blockPorts?: readonly PresetBlockPort[];
+  readonly health: { readonly http: string } | { readonly tcp: true };
+  /** How `down` signals it (see `stopSignalTo`); the engine default where absent. */
+  readonly stopSignalTo?: 'group' | 'leader';
   /** A duration string, as a user would write it. */
   readonly startTimeout: string;
   readonly startLock: StartLockMode;
@@ -81,14 +106,23 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   vllm: {
     name: 'vllm',
     title: 'vLLM',
-    summary: 'vLLM OpenAI-compatible server: --port, VLLM_PORT on a 20-port block, /health, 15m, leaseOnly',
+    summary: 'vLLM OpenAI-compatible server: --port, VLLM_PORT and its other ports on a 40-port block, /health, 15m, leaseOnly',
     // The serving port as a flag; the internal ports through VLLM_PORT, the base vLLM scans up from.
     flags: [{ flag: '--port', value: '${port}' }],
     env: { VLLM_PORT: '${portBlock}' },
     port: 'auto',
-    // A single-GPU server takes 1-2 internal ports, tensor/data parallel servers up to about a dozen
-    // (5 data-parallel master ports, the torch.distributed port, ZMQ ports); 20 leaves room.
-    portBlock: 20,
+    // 0-19: what VLLM_PORT's scan takes (a single-GPU server 1-2 ports, tensor/data parallel servers up
+    // to about a dozen: 5 data-parallel master ports, the torch.distributed port, ZMQ ports). Then the
+    // ports with fixed defaults that collide between engines on one host, each past that scan:
+    portBlock: 40,
+    blockPorts: [
+      // 20-29: with VLLM_DP_MASTER_PORT set, get_open_port() keeps out of [it, it + 10); a VLLM_PORT
+      // inside that window hung startup (vllm#50024, fixed by #50965; #50049).
+      { offset: 20, env: 'VLLM_DP_MASTER_PORT' },
+      // 30-37: the NIXL side channel (default 5600, vllm#25056), one port per data-parallel rank above it.
+      { offset: 30, env: 'VLLM_NIXL_SIDE_CHANNEL_PORT' },
+      { offset: -1, env: 'MASTER_PORT' },
+    ],
     health: { http: '/health' },
     startTimeout: '15m',
     // Every port it opens comes from the leases (its API port) or the block (VLLM_PORT), so it need not
@@ -100,14 +134,15 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   sglang: {
     name: 'sglang',
     title: 'SGLang',
-    summary: 'SGLang server: --port, --nccl-port from a 1-port block, /health, 15m, untilHealthy',
+    summary: 'SGLang server: --port, --nccl-port and MASTER_PORT from a 2-port block, /health, 15m, untilHealthy',
     flags: [
       { flag: '--port', value: '${port}' },
       { flag: '--nccl-port', value: '${portBlock}' },
     ],
     env: {},
     port: 'auto',
-    portBlock: 1,
+    // --nccl-port, then MASTER_PORT (the block's last port) for anything that rendezvous through env://.
+    portBlock: 2,
     health: { http: '/health' },
     startTimeout: '15m',
     // It derives other ports from --port (+233 with DP attention) or picks them with port-0 binds that are
@@ -170,6 +205,8 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     env: { PROMETHEUS_PORT: '${portBlockEnd}' },
     port: 'auto',
     portBlock: 2,
+    // The launcher hands --master-port to its shards as MASTER_PORT: the same port.
+    blockPorts: [{ offset: 0, env: 'MASTER_PORT' }],
     health: { http: '/health' },
     startTimeout: '15m',
     // Releases with a fixed metrics port (9000) open a port no block holds.
@@ -181,6 +218,40 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       command: ['text-generation-launcher', '--model-id', 'Qwen/Qwen3-0.6B'],
       gpus: '2,3',
     },
+  },
+  ray: {
+    name: 'ray',
+    title: 'Ray head',
+    summary: 'Ray head (ray start --head --block): GCS on --port, every other Ray port from a 100-port block, tcp, leader stop',
+    flags: [{ flag: '--port', value: '${port}' }],
+    env: {},
+    port: 'auto',
+    // Ray's fixed ports first, then MASTER_PORT for a trainer's torch.distributed, then the workers' range
+    // (each worker and each driver takes one): 91 ports.
+    portBlock: 100,
+    blockPorts: [
+      { offset: 0, flag: '--dashboard-port' },
+      // 1: kept for `--ray-client-server-port`, which makes plain `ray` (without `ray[client]`) exit.
+      { offset: 2, flag: '--node-manager-port' },
+      { offset: 3, flag: '--object-manager-port' },
+      { offset: 4, flag: '--dashboard-agent-listen-port' },
+      { offset: 5, flag: '--dashboard-agent-grpc-port' },
+      { offset: 6, flag: '--metrics-export-port' },
+      { offset: 7, flag: '--runtime-env-agent-port' },
+      { offset: 8, env: 'MASTER_PORT' },
+      { offset: 9, flag: '--min-worker-port' },
+      { offset: -1, flag: '--max-worker-port' },
+    ],
+    // The GCS listens first; the dashboard is not there with plain `pip install ray`.
+    health: { tcp: true },
+    startTimeout: '3m',
+    // Every port it opens is in its leases.
+    startLock: 'leaseOnly',
+    // SIGTERM to every Ray process at once makes each wait out a drain (30 s, then SIGKILL); SIGTERM to
+    // `ray start` alone stops the head's processes in order within seconds.
+    stopSignalTo: 'leader',
+    openai: false,
+    example: { name: 'ray-head', preset: 'ray', command: ['ray', 'start', '--head', '--block'] },
   },
   http: {
     name: 'http',
@@ -243,7 +314,7 @@ export function findFlag(argv: readonly string[], names: readonly string[]): { i
 }
 
 /** Whether a shell command line has `flag` as a word of its own (`--port 8000`, `--port=8000`). */
-function shellHasFlag(line: string, names: readonly string[]): boolean {
+export function shellHasFlag(line: string, names: readonly string[]): boolean {
   const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return names.some((n) => new RegExp(`(^|[\\s;&|('"])${escape(n)}(?=$|[\\s=;&|)'"])`).test(line));
 }
@@ -289,6 +360,7 @@ export function expandPreset(engine: Readonly<Record<string, unknown>>): Record<
     fill('health', { ...preset.health });
     fill('startTimeout', preset.startTimeout);
     fill('startLock', preset.startLock);
+    fill('stopSignalTo', preset.stopSignalTo);
     fill('openai', preset.openai);
   }
 

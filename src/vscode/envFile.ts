@@ -41,7 +41,7 @@ export class EnvFileWriter implements vscode.Disposable {
   /** The file's text for one folder now. */
   text(f: FolderEngines): string {
     const snaps = this.store.snapshots(f).filter((s) => s.pid !== null);
-    const vars = endpointVariables(snaps.map((s) => ({ name: s.name, host: browsableHost(s.host), ports: s.ports, portBlock: s.portBlock, openai: s.openai })));
+    const vars = endpointVariables(snaps.map((s) => ({ name: s.name, host: browsableHost(s.host), ports: s.ports, portBlock: s.portBlock, openai: s.openai, preset: s.preset })));
     return HEADER + formatDotenv(vars);
   }
 

@@ -78,6 +78,19 @@ describe('endpointVariables', () => {
     assert.equal(endpointVariables([{ name: 'x', host: '::1', ports: { port: 80 } }]).ENGINE_X_URL, 'http://[::1]:80');
   });
 
+  it('a Ray head gets its GCS address; plain RAY_ADDRESS only when it is the only Ray head', () => {
+    const one = endpointVariables([{ name: 'ray-head', preset: 'ray', ports: { port: 20002 }, portBlock: [24000, 24099] }, { name: 'x', ports: { port: 80 } }]);
+    assert.equal(one.ENGINE_RAY_HEAD_RAY_ADDRESS, '127.0.0.1:20002');
+    assert.equal(one.RAY_ADDRESS, '127.0.0.1:20002');
+    assert.equal(one.ENGINE_X_RAY_ADDRESS, undefined);
+    const two = endpointVariables([
+      { name: 'a', preset: 'ray', ports: { port: 1 } },
+      { name: 'b', preset: 'ray', host: '::1', ports: { port: 2 } },
+    ]);
+    assert.equal(two.ENGINE_B_RAY_ADDRESS, '[::1]:2');
+    assert.equal(two.RAY_ADDRESS, undefined);
+  });
+
   it('keeps the first of two names with the same variables and reports the second', () => {
     const conflicts: string[][] = [];
     const vars = endpointVariables(

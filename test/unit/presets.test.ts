@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { formatProblem, parseConfig } from '../../src/core/config';
@@ -62,8 +63,9 @@ describe('presets: the exact argv and environment of each', () => {
       preset: 'vllm',
       command: ['vllm', 'serve', 'Qwen/Qwen3-0.6B'],
       argv: ['vllm', 'serve', 'Qwen/Qwen3-0.6B', '--port', '20001'],
-      env: { VLLM_PORT: '24000' },
-      portBlock: 20,
+      // VLLM_PORT scans up from the first port; the ports with fixed defaults lie above that scan.
+      env: { VLLM_PORT: '24000', VLLM_DP_MASTER_PORT: '24020', VLLM_NIXL_SIDE_CHANNEL_PORT: '24030', MASTER_PORT: '24039' },
+      portBlock: 40,
       health: '/health',
       startTimeout: 15 * 60_000,
       startLock: 'leaseOnly',
@@ -73,8 +75,8 @@ describe('presets: the exact argv and environment of each', () => {
       preset: 'sglang',
       command: ['python3', '-m', 'sglang.launch_server', '--model-path', 'Qwen/Qwen3-0.6B'],
       argv: ['python3', '-m', 'sglang.launch_server', '--model-path', 'Qwen/Qwen3-0.6B', '--port', '20001', '--nccl-port', '24000'],
-      env: {},
-      portBlock: 1,
+      env: { MASTER_PORT: '24001' },
+      portBlock: 2,
       health: '/health',
       startTimeout: 15 * 60_000,
       startLock: 'untilHealthy',
@@ -107,12 +109,28 @@ describe('presets: the exact argv and environment of each', () => {
         'text-generation-launcher', '--model-id', 'Qwen/Qwen3-0.6B',
         '--port', '20001', '--master-port', '24000', '--shard-uds-path', '/tmp/engine-room-tgi-20001',
       ],
-      env: { PROMETHEUS_PORT: '24001' },
+      env: { PROMETHEUS_PORT: '24001', MASTER_PORT: '24000' },
       portBlock: 2,
       health: '/health',
       startTimeout: 15 * 60_000,
       startLock: 'untilHealthy',
       openai: true,
+    },
+    {
+      preset: 'ray',
+      command: ['ray', 'start', '--head', '--block'],
+      argv: [
+        'ray', 'start', '--head', '--block', '--port', '20001',
+        '--dashboard-port', '24000', '--node-manager-port', '24002', '--object-manager-port', '24003',
+        '--dashboard-agent-listen-port', '24004', '--dashboard-agent-grpc-port', '24005', '--metrics-export-port', '24006',
+        '--runtime-env-agent-port', '24007', '--min-worker-port', '24009', '--max-worker-port', '24099',
+      ],
+      env: { MASTER_PORT: '24008' },
+      portBlock: 100,
+      health: 'tcp',
+      startTimeout: 3 * 60_000,
+      startLock: 'leaseOnly',
+      openai: false,
     },
     {
       preset: 'http',
@@ -138,8 +156,8 @@ describe('presets: the exact argv and environment of each', () => {
       assert.deepEqual(l.env, c.env);
       assert.deepEqual(spec.port, { kind: 'auto' });
       assert.equal(spec.portBlock, c.portBlock);
-      assert.deepEqual(spec.health.probe, { kind: 'http', path: c.health });
-      assert.equal(l.httpTarget, c.health);
+      assert.deepEqual(spec.health.probe, c.health === 'tcp' ? { kind: 'tcp' } : { kind: 'http', path: c.health });
+      assert.equal(l.httpTarget, c.health === 'tcp' ? undefined : c.health);
       assert.equal(spec.startTimeout, c.startTimeout);
       assert.equal(spec.startLock, c.startLock);
       assert.equal(spec.openai, c.openai);
@@ -161,7 +179,7 @@ describe('presets: the exact argv and environment of each', () => {
       gpus: '0',
       env: { VLLM_PORT: '${portBlock}', CUDA_VISIBLE_DEVICES: '0' },
       port: 'auto',
-      portBlock: 20,
+      portBlock: 40,
       health: { http: '/health' },
       startTimeout: '15m',
       startLock: 'leaseOnly',
@@ -173,8 +191,13 @@ describe('presets: the exact argv and environment of each', () => {
   it('appends to a shell command line too', () => {
     const spec = one({ preset: 'sglang', shell: true, command: 'python3 -m sglang.launch_server --model-path m' });
     assert.deepEqual(launch(spec).argv, ['python3 -m sglang.launch_server --model-path m --port 20001 --nccl-port 24000']);
+    const ray = one({ preset: 'ray', shell: true, command: 'ray start --head --block --min-worker-port=${portBlockEnd}' });
+    const line = launch(ray).argv[0]!;
+    assert.match(line, /--dashboard-port 24000 .*--max-worker-port 24099$/);
+    assert.match(line, /--min-worker-port=24099/);
+    assert.doesNotMatch(line, /--min-worker-port 24009/, 'a flag the line has is not appended again');
     const own = one({ preset: 'sglang', shell: true, command: 'python3 -m sglang.launch_server --port=${port} --nccl-port ${portBlockEnd}' });
-    assert.deepEqual(launch(own).argv, ['python3 -m sglang.launch_server --port=20001 --nccl-port 24000']);
+    assert.deepEqual(launch(own).argv, ['python3 -m sglang.launch_server --port=20001 --nccl-port 24001']);
   });
 });
 
@@ -201,7 +224,13 @@ describe('presets: the user wins', () => {
 
   it('env key by key: own keys added, the preset key replaced', () => {
     const spec = one({ preset: 'vllm', command: ['vllm', 'serve', 'm'], env: { HF_HOME: '/cache', VLLM_PORT: '${portBlockEnd}' } });
-    assert.deepEqual(launch(spec).env, { VLLM_PORT: '24019', HF_HOME: '/cache' });
+    assert.deepEqual(launch(spec).env, {
+      VLLM_PORT: '24039',
+      HF_HOME: '/cache',
+      VLLM_DP_MASTER_PORT: '24020',
+      VLLM_NIXL_SIDE_CHANNEL_PORT: '24030',
+      MASTER_PORT: '24039',
+    });
     const ollama = one({ preset: 'ollama', command: ['ollama', 'serve'], env: { OLLAMA_HOST: '0.0.0.0:${port}', OLLAMA_KEEP_ALIVE: '1h' } });
     assert.deepEqual(launch(ollama).env, { OLLAMA_HOST: '0.0.0.0:20001', OLLAMA_KEEP_ALIVE: '1h' });
   });
@@ -244,8 +273,52 @@ describe('presets: the user wins', () => {
     const r = parseConfig(text, FILE, WS);
     assert.equal(r.config, undefined);
     assert.deepEqual(r.problems.map((p) => [p.field, p.range.column, p.message]), [
-      ['engines[0].preset', text.indexOf('"vlm"') + 1, 'must be "vllm", "sglang", "llama.cpp", "ollama", "tgi" or "http"; got "vlm"'],
+      ['engines[0].preset', text.indexOf('"vlm"') + 1, 'must be "vllm", "sglang", "llama.cpp", "ollama", "tgi", "ray" or "http"; got "vlm"'],
     ]);
+  });
+});
+
+describe('presets: ports placed in the block, MASTER_PORT', () => {
+  it('every engine with a block gets MASTER_PORT (its last port) unless env or envFile sets it; none without a block', () => {
+    assert.deepEqual(launch(one({ command: ['python3', 'train.py'], portBlock: 4 })).env, { MASTER_PORT: '24003' });
+    assert.deepEqual(launch(one({ command: ['python3', 'train.py'], portBlock: 4, env: { MASTER_PORT: '29501' } })).env, { MASTER_PORT: '29501' });
+    assert.deepEqual(launch(one({ command: ['python3', 'train.py'], port: 'auto' })).env, {});
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'er-presets-'));
+    try {
+      fs.writeFileSync(path.join(dir, '.env'), 'MASTER_PORT=29999\nVLLM_NIXL_SIDE_CHANNEL_PORT=5601\n');
+      const spec = one({ preset: 'vllm', command: ['vllm', 'serve', 'm'], envFile: path.join(dir, '.env') });
+      const env = launch(spec).env;
+      assert.equal(env.MASTER_PORT, '29999');
+      assert.equal(env.VLLM_NIXL_SIDE_CHANNEL_PORT, '5601');
+      assert.equal(env.VLLM_DP_MASTER_PORT, '24020');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a ray head flag the command has is left alone; the rest are appended', () => {
+    const spec = one({ preset: 'ray', command: ['ray', 'start', '--head', '--block', '--dashboard-port=8265', '--max-worker-port', '${portBlockEnd}'] });
+    const argv = launch(spec).argv;
+    assert.equal(argv.filter((a) => a.startsWith('--dashboard-port')).length, 1);
+    assert.equal(argv.filter((a) => a === '--max-worker-port').length, 1);
+    assert.deepEqual(argv.slice(argv.indexOf('--node-manager-port'), argv.indexOf('--node-manager-port') + 2), ['--node-manager-port', '24002']);
+  });
+
+  it('the ray preset stops through its leader; the user wins', () => {
+    assert.equal(one({ preset: 'ray', command: ['ray', 'start', '--head', '--block'] }).stopSignalTo, 'leader');
+    assert.equal(one({ preset: 'ray', command: ['ray'], stopSignalTo: 'group' }).stopSignalTo, 'group');
+    assert.equal(one({ preset: 'vllm', command: ['vllm'] }).stopSignalTo, 'group');
+  });
+
+  it('a portBlock of its own too small for the preset\'s ports is refused at the field', () => {
+    const text = JSON.stringify({ engines: [{ name: 'r', preset: 'ray', command: ['ray'], portBlock: 10 }] }, null, 2);
+    const r = parseConfig(text, FILE, WS);
+    assert.equal(r.config, undefined);
+    assert.deepEqual(r.problems.map((p) => [p.field, p.message]), [
+      ['engines[0].portBlock', 'the ray preset places its ports in the block and needs at least 11; got 10'],
+    ]);
+    assert.equal(text.split('\n')[(r.problems[0]?.range.line ?? 0) - 1]?.trim(), '"portBlock": 10');
+    parse([{ name: 'r', preset: 'ray', command: ['ray'], portBlock: 11 }]);
   });
 });
 

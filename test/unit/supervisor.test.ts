@@ -222,18 +222,18 @@ test('(unit) vLLM-like engines, written out or through the vllm preset, get disj
       health: { http: '/health' },
       startLock: 'leaseOnly',
     },
-    // The preset appends --port ${port}, sets VLLM_PORT=${portBlock}, leases 20 ports and probes /health.
+    // The preset appends --port ${port}, sets VLLM_PORT=${portBlock}, leases 40 ports and probes /health.
     { name: 'preset', preset: 'vllm', command: ['python3', fakeVllm, '--internal', '3', '--load', '0.2'] },
   ]);
   const outcomes = await sup.start();
   assert.deepEqual(outcomes.map((o) => o.name).sort(), ['preset', 'written']);
   assert.ok(outcomes.every((o) => o.ok), JSON.stringify(outcomes));
   const first = ranges.blocks[0];
-  const expected: Record<string, [number, number]> = { written: [first, first + 19], preset: [first + 20, first + 39] };
+  const expected: Record<string, [number, number]> = { written: [first, first + 19], preset: [first + 20, first + 59] };
   for (const [name, block] of Object.entries(expected)) {
     const s = sup.snapshot(name);
     assert.equal(s.state, 'healthy', `${name}: ${s.reason}`);
-    assert.deepEqual(s.portBlock, block, `${name}: the next 20 ports of the block range`);
+    assert.deepEqual(s.portBlock, block, `${name}: the next ports of the block range`);
     // The engine process itself got VLLM_PORT = the first port of its own block, and its --port.
     const environ = fs.readFileSync(`/proc/${s.pid}/environ`, 'utf8').split('\0');
     assert.ok(environ.includes(`VLLM_PORT=${block[0]}`), `${name}: VLLM_PORT=${block[0]} in its environment`);

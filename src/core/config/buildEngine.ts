@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { EngineSpec } from '../model';
 import { gpuList, isPresetName } from '../presets';
 import { listVariables } from '../variables';
-import { checkPresetPort } from './crossChecks';
+import { checkPresetBlock, checkPresetPort } from './crossChecks';
 import { ENGINE_DEFAULTS } from './defaults';
 import { originNode, type Edge, type EngineEntry } from './engineEntry';
 import {
@@ -96,7 +96,10 @@ export function buildEngine(
     { name, dependsOn, hasPort, portBlock, portNames: Object.keys(ports ?? {}) },
     variableSites(raw, entry),
   );
-  if (isPresetName(user.preset)) checkPresetPort(reporter, entry, user);
+  if (isPresetName(user.preset)) {
+    checkPresetPort(reporter, entry, user);
+    checkPresetBlock(reporter, entry, user);
+  }
 
   const gpuIds = gpuList(gpus);
   const spec: EngineSpec = {

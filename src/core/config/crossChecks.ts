@@ -3,6 +3,7 @@
  * two engines on one fixed port or one GPU, and a preset's serving port that the command overrides.
  */
 import type { EngineSpec } from '../model';
+import { minBlockSize, presetBlockPorts } from '../presetPorts';
 import { PRESETS, findFlag } from '../presets';
 import { originNode, type Edge, type EngineEntry } from './engineEntry';
 import { propertyNode, type PathSegment } from './jsonTree';
@@ -75,6 +76,17 @@ export function checkPresetPort(reporter: Reporter, entry: EngineEntry, user: Ra
       `${key}=${own} does not use \${port}, but Engine Room leases and probes \${port}; ${fix}`,
     );
   }
+}
+
+/** A `portBlock` of one's own too small for the ports the preset places in it (Ray's, vLLM's). */
+export function checkPresetBlock(reporter: Reporter, entry: EngineEntry, user: RawEngine): void {
+  const need = minBlockSize(presetBlockPorts(user.preset));
+  if (typeof user.portBlock !== 'number' || user.portBlock >= need) return;
+  reporter.error(
+    ['engines', entry.index, 'portBlock'],
+    originNode(entry, ['portBlock']),
+    `the ${user.preset} preset places its ports in the block and needs at least ${need}; got ${user.portBlock}`,
+  );
 }
 
 /**

@@ -53,6 +53,7 @@ export function buildSnapshot(rt: Runtime, src: SnapshotSource): EngineSnapshot 
     lastLines: rt.lastLines,
     failure: rt.state === 'failed' ? rt.failure : undefined,
     openai: rt.spec.openai ?? false,
+    ...(rt.spec.preset !== undefined ? { preset: rt.spec.preset } : {}),
     models: rt.models,
     gpuMemoryMiB: rt.pid !== null ? rt.gpuMemoryMiB : undefined,
     ...(rt.spec.replica ? { replica: rt.spec.replica } : {}),

@@ -65,6 +65,8 @@ export interface EngineSnapshot {
   readonly failure?: FailureDiagnosis;
   /** It serves the OpenAI API under /v1 (from its preset). */
   readonly openai: boolean;
+  /** The preset it was written with. */
+  readonly preset?: string;
   /** The model ids it serves (`/v1/models`), once healthy; OpenAI-compatible engines only. */
   readonly models?: readonly string[];
   /** GPU memory (MiB) its process tree uses, where `nvidia-smi` exists. */
