@@ -4,6 +4,7 @@
  * has the API (`vscode.lm` is looked up, not assumed: the extension still runs on 1.100).
  */
 import * as vscode from 'vscode';
+import { errorMessage } from '../core/errors';
 import { type EngineStore } from './engineStore';
 import { EngineTools } from './lmTools';
 import { MCP_PROVIDER_ID, McpServers, mcpApi } from './mcpServers';
@@ -12,14 +13,26 @@ function register(store: EngineStore, extensionPath: string, version: string, lo
   const owned: vscode.Disposable[] = [];
   const lm = (vscode as { lm?: Partial<typeof vscode.lm> }).lm;
   if (typeof lm?.registerTool === 'function') {
-    for (const [name, tool] of new EngineTools(store).tools()) owned.push(lm.registerTool(name, tool));
+    for (const [name, tool] of new EngineTools(store).tools()) {
+      try {
+        owned.push(lm.registerTool(name, tool));
+      } catch (e) {
+        log.warn(`the Language Model tool ${name} could not be registered: ${errorMessage(e)}`);
+      }
+    }
   } else {
     log.info('this VS Code has no Language Model tools API: no tools registered');
   }
   const mcp = mcpApi();
   if (mcp) {
     const servers = new McpServers(store, mcp.Definition, extensionPath, version);
-    owned.push(servers, mcp.register(MCP_PROVIDER_ID, servers));
+    owned.push(servers);
+    try {
+      owned.push(mcp.register(MCP_PROVIDER_ID, servers));
+    } catch (e) {
+      // An API that changed under us must not take the extension's activation down with it.
+      log.warn(`the MCP server definition provider could not be registered: ${errorMessage(e)}`);
+    }
   } else {
     log.info('this VS Code has no MCP server definition API (1.101+): no MCP server offered');
   }

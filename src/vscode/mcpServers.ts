@@ -29,9 +29,15 @@ interface McpServerDefinitionProvider {
   provideMcpServerDefinitions(token: vscode.CancellationToken): vscode.ProviderResult<StdioServerDefinition[]>;
 }
 
-/** The MCP part of `vscode` where this VS Code has it (1.101+), else undefined. */
+/**
+ * The MCP part of `vscode` where this VS Code has it (1.101+), else undefined. VS Code 1.100 has a
+ * proposed function of the same name that wants another contribution point and throws (seen in
+ * code-server 4.100.3): the version decides, not the function's presence.
+ */
 export function mcpApi(api: unknown = vscode): { Definition: StdioServerDefinitionClass; register: (id: string, p: McpServerDefinitionProvider) => vscode.Disposable } | undefined {
-  const v = api as { lm?: { registerMcpServerDefinitionProvider?: (id: string, p: McpServerDefinitionProvider) => vscode.Disposable }; McpStdioServerDefinition?: StdioServerDefinitionClass };
+  const v = api as { version: string; lm?: { registerMcpServerDefinitionProvider?: (id: string, p: McpServerDefinitionProvider) => vscode.Disposable }; McpStdioServerDefinition?: StdioServerDefinitionClass };
+  const [major = 0, minor = 0] = v.version.split('.').map(Number);
+  if (major < 1 || (major === 1 && minor < 101)) return undefined;
   const register = v.lm?.registerMcpServerDefinitionProvider;
   if (typeof register !== 'function' || typeof v.McpStdioServerDefinition !== 'function') return undefined;
   return { Definition: v.McpStdioServerDefinition, register: (id, p) => register.call(v.lm, id, p) };
