@@ -13,6 +13,7 @@ import { readSettings } from './vscode/settings';
 import { ContextKeys } from './vscode/contextKeys';
 import { EnvFileWriter } from './vscode/envFile';
 import { Refresher } from './vscode/refresher';
+import { registerAgentAccess } from './vscode/agentAccess';
 import { errorMessage } from './core/errors';
 
 let store: EngineStore | undefined;
@@ -48,6 +49,8 @@ export function activate(context: vscode.ExtensionContext): void {
     new EnvFileWriter(store, () => readSettings().writeEnvFile, log),
     vscode.window.registerWebviewViewProvider(PANEL_VIEW_ID, panel, { webviewOptions: { retainContextWhenHidden: false } }),
     ...commands.register(),
+    // Language Model tools and the MCP server definition, once the workspace is trusted.
+    registerAgentAccess(store, context.extensionUri.fsPath, String((context.extension.packageJSON as { version?: unknown }).version ?? ''), log),
   );
   // The views exist now and VS Code can show them; the configs load after activate() returned (the welcome
   // view waits for `engineRoom.loaded`, the commands for `store.ready()`), so a slow disk or a busy

@@ -10,27 +10,8 @@ import { BadConfig, UsageError, err, out } from './io';
 // Re-exported: a command reaches everything it shares through this one module.
 export { BadConfig, UsageError, err, out };
 
-/** The stable JSON shape of one engine (documented in the README). */
-export function engineJson(s: EngineSnapshot) {
-  return {
-    name: s.name,
-    state: s.state,
-    pid: s.pid,
-    ports: s.ports,
-    portBlock: s.portBlock,
-    health: s.health ? { ok: s.health.ok, latencyMs: s.health.latencyMs, detail: s.health.detail, at: new Date(s.health.at).toISOString() } : null,
-    owner: s.owner ? { pid: s.owner.pid, kind: s.owner.kind, label: s.owner.label, alive: s.owner.alive } : null,
-    reason: s.reason ?? null,
-    failure: s.failure ? { kind: s.failure.kind, summary: s.failure.summary, hint: s.failure.hint ?? null, lines: s.failure.lines } : null,
-    exitCode: s.exitCode,
-    restarts: s.restarts,
-    lastExit: s.lastExit ? { exitCode: s.lastExit.exitCode, signal: s.lastExit.signal, reason: s.lastExit.reason, at: new Date(s.lastExit.at).toISOString() } : null,
-    gpuMemoryMiB: s.gpuMemoryMiB ?? null,
-    models: s.models ?? null,
-    logFile: s.logFile,
-    configFile: s.configFile,
-  };
-}
+// The stable JSON of one engine (`status --json`), shared with the agents' tools.
+export { engineJson } from '../core/engineReport';
 
 export async function loadOrExit(configOpt: string | undefined): Promise<EnginesConfig> {
   const file = configOpt ? path.resolve(configOpt) : findConfigFile(process.cwd());

@@ -77,9 +77,12 @@ export async function holdsFor(fn, { forMs, intervalMs = 250, message = 'conditi
   }
 }
 
-/** Reads test/e2e/.work/env.sh written by setup.sh: { CS_VERSION, CS_NODE_BIN, CS_ENTRY, CHROMIUM }. */
-export function loadEnv(envFile = path.join(WORK_DIR, 'env.sh')) {
-  if (!fs.existsSync(envFile)) throw new Error(`${envFile} is missing: run 'bash test/e2e/setup.sh' first`);
+/**
+ * Reads what setup.sh wrote: { CS_VERSION, CS_NODE_BIN, CS_ENTRY, CHROMIUM }: test/e2e/.work/env-$CS_VERSION.sh
+ * when CS_VERSION is set (`CS_VERSION=4.139.1 npm run test:e2e`), else env.sh (the default version's).
+ */
+export function loadEnv(envFile = path.join(WORK_DIR, process.env.CS_VERSION ? `env-${process.env.CS_VERSION}.sh` : 'env.sh')) {
+  if (!fs.existsSync(envFile)) throw new Error(`${envFile} is missing: run '${process.env.CS_VERSION ? `CS_VERSION=${process.env.CS_VERSION} ` : ''}bash test/e2e/setup.sh' first`);
   const env = {};
   for (const line of fs.readFileSync(envFile, 'utf8').split('\n')) {
     const m = /^export ([A-Z_0-9]+)=(.*)$/.exec(line.trim());
@@ -911,6 +914,17 @@ export async function screenshot(page, artifactsDir, name, { timeoutMs = 15_000 
   return file;
 }
 
+/** Every file called `name` under `dir` (e.g. a VS Code log of an output channel: "Engine Room.log"). */
+export function findFiles(dir, name) {
+  const out = [];
+  for (const e of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...findFiles(p, name));
+    else if (e.name === name) out.push(p);
+  }
+  return out;
+}
+
 // ------------------------------------------------------------------------------------- workspace trust
 
 /** True when the workbench is in Restricted Mode (workspace not trusted): its status bar item is shown. */
@@ -949,9 +963,9 @@ export async function trustWorkspace(page, { timeoutMs = 15_000 } = {}) {
  * extension is loaded from extensionDevelopmentPath). code-server >= 4.134 also needs
  * extraArgs: ['--vscode-option', 'enable-smoke-test-driver'] (4.100.3 does not). Test output arrives only
  * through window.codeAutomationLog (passed to onLog, default console.log); the exit code through
- * window.codeAutomationExit. Resolves { code, output: [lines] }.
+ * window.codeAutomationExit. Resolves { code, output: [lines] }. `onPage(page, { done })` runs beside the tests.
  */
-export async function runExtensionHostTests(server, { extensionDevelopmentPath, extensionTestsPath, folder, timeoutMs = 180_000, onLog } = {}) {
+export async function runExtensionHostTests(server, { extensionDevelopmentPath, extensionTestsPath, folder, timeoutMs = 180_000, loadTimeoutMs = 60_000, onLog, onPage } = {}) {
   const { format } = await import('node:util');
   const authority = new URL(server.url).host;
   const remote = (p) => `vscode-remote://${authority}${path.resolve(p)}`;
@@ -970,8 +984,14 @@ export async function runExtensionHostTests(server, { extensionDevelopmentPath, 
       output.push(line);
       (onLog ?? console.log)(line);
     });
-    await ui.page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+    await ui.page.goto(url, { waitUntil: 'domcontentloaded', timeout: loadTimeoutMs });
+    // onPage(page, { done }): UI work while the tests run (answering the dialogs they open); `done` is
+    // a promise that settles when they end. Its error fails the run once the tests are over.
+    const done = exited.then(() => {});
+    const side = onPage ? Promise.resolve().then(() => onPage(ui.page, { done })) : Promise.resolve();
+    side.catch(() => {});
     const code = await withTimeout(exited, timeoutMs, 'extension-host tests');
+    await withTimeout(side, 30_000, 'onPage');
     return { code, output };
   } finally {
     await ui.close();

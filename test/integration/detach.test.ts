@@ -77,7 +77,11 @@ test('(integration) when its last engine exits and does not restart, the backgro
   const supervisor = engines[0]!.owner!.pid;
   assert.equal(engines[1]!.owner!.pid, supervisor, 'one supervisor for the engines of one `up --detach`');
   process.kill(engines[0]!.pid!, 'SIGKILL');
-  await waitFor(async () => (await status(ws.configFile, ws.env))[0]?.state === 'stopped', 'a to be gone');
+  // Gone: no pid, and (the registry remembers its last run's failure) failed, or stopped.
+  await waitFor(async () => {
+    const a = (await status(ws.configFile, ws.env))[0];
+    return a?.pid === null && (a.state === 'failed' || a.state === 'stopped');
+  }, 'a to be gone');
   assert.ok(pidAlive(supervisor), 'it still watches b');
   process.kill(engines[1]!.pid!, 'SIGTERM');
   await waitFor(() => !pidAlive(supervisor), 'the background supervisor to exit with its last engine', 30_000);

@@ -7,11 +7,9 @@ import * as fs from 'node:fs';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { endpointVariables } from '../../core/endpoints';
+import { endpointJson, endpointLine, engineJson, startReport, stateLine } from '../../core/engineReport';
 import { readLastLines } from '../../core/logs';
-import type { EngineSnapshot, Supervisor } from '../../core/supervisor/supervisor';
-import { browsableHost, httpUrl } from '../../shared/url';
-import { engineJson } from '../common';
+import type { Supervisor } from '../../core/supervisor/supervisor';
 
 const MAX_LOG_LINES = 5000;
 
@@ -34,37 +32,11 @@ function pick(sup: Supervisor, wanted: readonly string[] | undefined): { names: 
   return { names: wanted && wanted.length > 0 ? [...wanted] : all };
 }
 
-function stateLine(s: EngineSnapshot): string {
-  const port = s.ports.port !== undefined ? ` on port ${s.ports.port}` : '';
-  return `${s.name}: ${s.state}${port}${s.reason ? ` (${s.reason})` : ''}`;
-}
-
-function endpoint(s: EngineSnapshot) {
-  const port = s.ports.port ?? null;
-  const url = port !== null ? httpUrl(browsableHost(s.host), port) : null;
-  return {
-    name: s.name,
-    state: s.state,
-    url,
-    openaiBaseUrl: url && s.openai ? `${url}/v1` : null,
-    ports: s.ports,
-    portBlock: s.portBlock,
-    variables: s.pid !== null ? endpointVariables([s]) : {},
-  };
-}
-
 /** Starts (or restarts) and reports which engines became healthy and which failed. */
-async function startReport(sup: Supervisor, list: string[], restart: boolean): Promise<CallToolResult> {
+async function startEngines(sup: Supervisor, list: string[], restart: boolean): Promise<CallToolResult> {
   const outcomes = restart ? await sup.restart(list) : await sup.start(list);
-  const healthy = outcomes.filter((o) => o.ok).map((o) => o.name);
-  const failed = outcomes.filter((o) => !o.ok).map((o) => ({ name: o.name, state: o.state, reason: o.reason ?? sup.snapshot(o.name).reason ?? null }));
-  const parts = [healthy.length > 0 ? `healthy: ${healthy.join(', ')}` : '', ...failed.map((f) => `failed: ${f.name}${f.reason ? ` (${f.reason})` : ''}`)].filter(Boolean);
-  return result(parts.join('; ') || 'nothing to start', {
-    ok: failed.length === 0,
-    healthy,
-    failed,
-    engines: outcomes.map((o) => engineJson(sup.snapshot(o.name))),
-  });
+  const report = startReport(outcomes, (n) => sup.snapshot(n));
+  return result(report.text, report.json);
 }
 
 export function registerTools(server: McpServer, sup: Supervisor): void {
@@ -89,7 +61,7 @@ export function registerTools(server: McpServer, sup: Supervisor): void {
     },
     async ({ names: wanted }) => {
       const p = pick(sup, wanted);
-      return 'error' in p ? p.error : startReport(sup, p.names, false);
+      return 'error' in p ? p.error : startEngines(sup, p.names, false);
     },
   );
   server.registerTool(
@@ -108,7 +80,7 @@ export function registerTools(server: McpServer, sup: Supervisor): void {
     { title: 'Restart engines', description: 'Stops and starts engines again; returns once each is healthy or has failed.', inputSchema: namesInput, annotations: { destructiveHint: true } },
     async ({ names: wanted }) => {
       const p = pick(sup, wanted);
-      return 'error' in p ? p.error : startReport(sup, p.names, true);
+      return 'error' in p ? p.error : startEngines(sup, p.names, true);
     },
   );
   server.registerTool(
@@ -134,8 +106,8 @@ export function registerTools(server: McpServer, sup: Supervisor): void {
       const p = pick(sup, wanted);
       if ('error' in p) return p.error;
       await sup.refresh(false);
-      const list = p.names.map((n) => endpoint(sup.snapshot(n)));
-      const text = list.map((e) => `${e.name}: ${e.url ?? `no endpoint (${e.state})`}`).join('\n');
+      const list = p.names.map((n) => endpointJson(sup.snapshot(n)));
+      const text = list.map(endpointLine).join('\n');
       return result(text, { endpoints: list });
     },
   );
