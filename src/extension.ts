@@ -13,6 +13,8 @@ import { readSettings } from './vscode/settings';
 import { ContextKeys } from './vscode/contextKeys';
 import { EnvFileWriter } from './vscode/envFile';
 import { Refresher } from './vscode/refresher';
+import { EngineTaskProvider } from './vscode/engineTasks';
+import { PortForwarding } from './vscode/forwarding';
 import { errorMessage } from './core/errors';
 
 let store: EngineStore | undefined;
@@ -37,6 +39,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const refresher = new Refresher(store, [view, panel], () => readSettings().refreshInterval, log);
   const commands = new Commands(store, logs, log, refresher);
   const contextKeys = new ContextKeys(store);
+  const envFile = new EnvFileWriter(store, () => readSettings().writeEnvFile, log);
+  const forwarding = new PortForwarding(store, context.workspaceState, log);
   context.subscriptions.push(
     tree,
     view,
@@ -45,7 +49,10 @@ export function activate(context: vscode.ExtensionContext): void {
     refresher,
     contextKeys,
     new EnginesStatusBar(store),
-    new EnvFileWriter(store, () => readSettings().writeEnvFile, log),
+    envFile,
+    new EngineTaskProvider(store, log, () => envFile.flush()),
+    forwarding,
+    ...forwarding.register(),
     vscode.window.registerWebviewViewProvider(PANEL_VIEW_ID, panel, { webviewOptions: { retainContextWhenHidden: false } }),
     ...commands.register(),
   );
