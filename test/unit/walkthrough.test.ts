@@ -1,7 +1,6 @@
 /**
  * The walkthrough in package.json: every command a step links to or waits for is one the extension
- * contributes (or one of VS Code's own, named here; test/e2e/tasks.e2e.mjs clicks "Open launch.json" in a
- * real VS Code), every step's media file exists and is packaged (.vscodeignore is an allow-list).
+ * contributes (or one of VS Code's own, named here; both are in code-server 4.100.3's workbench), every step's media file exists and is packaged (.vscodeignore is an allow-list).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
