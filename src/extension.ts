@@ -14,6 +14,8 @@ import { ContextKeys } from './vscode/contextKeys';
 import { EnvFileWriter } from './vscode/envFile';
 import { Refresher } from './vscode/refresher';
 import { registerAgentAccess } from './vscode/agentAccess';
+import { EngineTaskProvider } from './vscode/engineTasks';
+import { PortForwarding } from './vscode/forwarding';
 import { errorMessage } from './core/errors';
 
 let store: EngineStore | undefined;
@@ -38,6 +40,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const refresher = new Refresher(store, [view, panel], () => readSettings().refreshInterval, log);
   const commands = new Commands(store, logs, log, refresher);
   const contextKeys = new ContextKeys(store);
+  const envFile = new EnvFileWriter(store, () => readSettings().writeEnvFile, log);
+  const forwarding = new PortForwarding(store, context.workspaceState, log);
   context.subscriptions.push(
     tree,
     view,
@@ -46,7 +50,10 @@ export function activate(context: vscode.ExtensionContext): void {
     refresher,
     contextKeys,
     new EnginesStatusBar(store),
-    new EnvFileWriter(store, () => readSettings().writeEnvFile, log),
+    envFile,
+    new EngineTaskProvider(store, log, () => envFile.flush()),
+    forwarding,
+    ...forwarding.register(),
     vscode.window.registerWebviewViewProvider(PANEL_VIEW_ID, panel, { webviewOptions: { retainContextWhenHidden: false } }),
     ...commands.register(),
     // Language Model tools and the MCP server definition, once the workspace is trusted.

@@ -34,9 +34,17 @@ export class EnvFileWriter implements vscode.Disposable {
     this.schedule();
   }
 
-  private readonly schedule = debounce(() => {
+  private readonly schedule = debounce(() => this.writeAll(), 200, 'first');
+
+  /** Writes now what a pending change would write soon (a task that ends once its engines are healthy). */
+  flush(): void {
+    this.schedule.cancel();
+    this.writeAll();
+  }
+
+  private writeAll(): void {
     if (this.enabled()) for (const f of this.store.configured()) this.write(f);
-  }, 200, 'first');
+  }
 
   /** The file's text for one folder now. */
   text(f: FolderEngines): string {
