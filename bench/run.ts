@@ -19,6 +19,10 @@ import { rng, summarize } from './lib/stats';
 import { chartSvg } from './lib/svg';
 import { writeReport, type CostFigures, type RunInfo } from './lib/report';
 import { cliCost } from './lib/cli';
+import { concurrentlyRun, pm2Run, type PeerRun, type PeerSetup } from './lib/peers';
+import { realServersCost } from './lib/realServers';
+import { registryUpdateCost, scaleCase, type ScaleFigures, type ScaleWorker } from './lib/scale';
+import type { PeerErRun, PeerFigures } from './lib/reportPeers';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const FAKE = path.join(ROOT, 'test', 'fixtures', 'engines', 'fake_vllm.py');
@@ -55,7 +59,7 @@ const [LOAD_MIN, LOAD_MAX] = (opts.load ?? '0.3-0.5').split('-').map(Number) as 
 const INTERNAL = Number(opts.internal ?? '2');
 /** `--only idle` / `--only flood` / `--only cli` / `--only longline`: that cost alone (no strategy trials, no other cost). */
 const ONLY = opts.only;
-const ONLY_CHOICES = ['idle', 'flood', 'cli', 'longline'];
+const ONLY_CHOICES = ['idle', 'flood', 'cli', 'longline', 'peers', 'scale', 'real'];
 if (ONLY !== undefined && !ONLY_CHOICES.includes(ONLY)) throw new Error(`--only takes ${ONLY_CHOICES.join(', ')}, not "${ONLY}"`);
 /** Pairs (command, `node -e 0`) per CLI command. */
 const CLI_RUNS = Number(opts['cli-runs'] ?? (FULL ? 40 : 15));
@@ -93,7 +97,7 @@ function plan(): Array<{ K: number; P: number; rounds: number }> {
 }
 
 /** Quick mode: later rounds start only while the run is younger than this. */
-const QUICK_TRIAL_BUDGET_MS = 190_000;
+const QUICK_TRIAL_BUDGET_MS = 150_000;
 const skippedRounds: Array<{ round: number; K: number; P: number }> = [];
 
 const say = (s: string) => process.stdout.write(`[bench] ${s}\n`);
@@ -507,6 +511,91 @@ async function longLineCost(megabytes: number): Promise<CostFigures['longline']>
   return result;
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Issue 15, targets 4-6: peers, scale, real servers
+
+/**
+ * The peers' serving ports, their one copy-pasted VLLM_PORT (a run of free ports above it) and Redis's
+ * port: free runs of 10800-10999 (outside the contention range), looked for at each use, since tests of
+ * this host may hold ports there.
+ */
+async function bindable(port: number): Promise<boolean> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host: '0.0.0.0', exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+async function freeRun(count: number, from = 10800, to = 10999, skip: ReadonlySet<number> = new Set()): Promise<number> {
+  for (let base = from; base + count - 1 <= to; base++) {
+    let ok = true;
+    for (let p = base; p < base + count && ok; p++) ok = !skip.has(p) && (await bindable(p));
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} free consecutive ports in ${from}-${to}`);
+}
+
+async function peersCost(): Promise<PeerFigures> {
+  const n = 8;
+  const rounds = FULL ? 5 : 1;
+  const capMs = FULL ? 60_000 : 30_000;
+  const random = rng(20261202);
+  const runs: PeerRun[] = [];
+  const engineRoom: PeerErRun[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const loads = Array.from({ length: n }, () => Math.round((LOAD_MIN + random() * (LOAD_MAX - LOAD_MIN)) * 1000) / 1000);
+    const serving = await freeRun(n);
+    const taken = new Set(loads.map((_, i) => serving + i));
+    const vllmPort = await freeRun(n * INTERNAL + 8, 10800, 10999, taken);
+    const setup: PeerSetup = {
+      root: ROOT, dir: path.join(runDir, 'peers'), python, fake: FAKE, loads, servingPorts: loads.map((_, i) => serving + i),
+      vllmPort, contention: CONTENTION, internal: INTERNAL, capMs, env: { ...process.env, ENGINE_ROOM_BENCH_RUN: runId },
+    };
+    // The same engines (load times) under Engine Room leaseOnly, in the same run, interleaved.
+    const er = await runTrial({ round, K: n, P: 1, strategy: 'er-leaseOnly', engines: [loads.map((load, i) => ({ name: `e${i}`, load }))] });
+    engineRoom.push({ scenario: 'leaseOnly', round, engines: n, allHealthy: er.allHealthy, wallMs: er.wallMs, collision: er.collision, ...(er.error ? { error: er.error } : {}) });
+    say(`peers round ${round + 1}: Engine Room leaseOnly ${er.wallMs === null ? 'timeout' : `${(er.wallMs / 1000).toFixed(2)} s`}${er.collision ? ', COLLISION' : ''}`);
+    for (const scenario of ['vllmPort', 'port0'] as const) {
+      for (const tool of ['pm2', 'concurrently'] as const) {
+        if (interrupted) break;
+        const r = await (tool === 'pm2' ? pm2Run : concurrentlyRun)(setup, scenario, round);
+        runs.push(r);
+        say(`peers round ${round + 1}: ${tool} ${scenario}: ${r.ended}${r.timeToAllHealthyMs !== null ? ` in ${(r.timeToAllHealthyMs / 1000).toFixed(2)} s` : ''}, ${r.healthyAtEnd}/${n} healthy, ${r.collisions} collisions, ${r.restarts} restarts${r.error ? `, ${r.error}` : ''}`);
+      }
+    }
+    fs.rmSync(setup.dir, { recursive: true, force: true });
+  }
+  return { engines: n, capMs, note: `${rounds} round(s)${FULL ? '' : ' (quick; --full: 5 rounds, a 60 s cap)'}; port-0 picks use the fake's contention range ${CONTENTION.join('-')}, as every strategy of this benchmark.`, runs, engineRoom };
+}
+
+async function scaleCost(): Promise<ScaleFigures> {
+  const one = FULL ? 256 : 64;
+  const per = FULL ? 64 : 16;
+  const scaleWorker = async (): Promise<ScaleWorker> => {
+    const w = await newWorker();
+    return {
+      startIdle: (n, dir) => w.send({ type: 'idle', n, dir, stateDir, ranges: IDLE_RANGES, python, idleEngine: IDLE_ENGINE }),
+      started: async (timeoutMs) => {
+        const m = await w.next((x) => x.type === 'started', timeoutMs);
+        if (m?.type === 'started') return { ok: m.ok, failed: m.failed, wallMs: m.wallMs, notes: m.notes };
+        return { error: m?.type === 'error' ? m.message : `not started in ${timeoutMs / 1000} s` };
+      },
+      close: () => w.close(),
+    };
+  };
+  const cli = path.join(ROOT, 'dist', 'cli.js');
+  const cases = [];
+  for (const [label, processes, enginesPerProcess] of [[`${one} in one config`, 1, one], [`4 processes x ${per}`, 4, per]] as const) {
+    say(`scale: ${label} (start, status --json, stop) ...`);
+    cases.push(await scaleCase({ label, processes, enginesPerProcess, dir: path.join(runDir, 'scale', String(processes)), stateDir, cli, newWorker: scaleWorker }));
+    fs.rmSync(path.join(stateDir, 'logs'), { recursive: true, force: true });
+  }
+  say('scale: one registry update with 10, 100 and 1,000 leases ...');
+  const registry = await registryUpdateCost(path.join(runDir, 'registry'), [10, 100, 1000], FULL ? 50 : 20);
+  return { cases, registry, sizesNote: FULL ? 'The issue\'s sizes.' : `Quick mode: ${one} in one config and 4 x ${per} (the issue's 256 and 4 x 64 with --full).` };
+}
+
 function bundleCost(): CostFigures['bundle'] {
   const info = (rel: string) => {
     const file = path.join(ROOT, rel);
@@ -633,7 +722,16 @@ async function main(): Promise<void> {
     const longline = wanted('longline') ? await longLineCost(50) : skipped;
     if (wanted('cli')) say(`CLI start-up: --help, validate, status, env, ${CLI_RUNS} runs each against node -e 0 ...`);
     const cli = wanted('cli') ? cliCost(ROOT, path.join(ROOT, 'test', 'demo', '.vscode', 'engines.json'), stateDir, CLI_RUNS) : skipped;
-    costs = { idle, flood, cli, longline, bundle: bundleCost() };
+    const extra = (c: 'peers' | 'scale' | 'real') => ONLY === undefined || ONLY === c;
+    const guard = async <T,>(f: () => Promise<T>): Promise<T | { error: string }> => f().catch((e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }));
+    if (extra('peers')) say('peers: Engine Room leaseOnly, PM2 and concurrently on 8 engines, two scenarios ...');
+    const peers = extra('peers') && !interrupted ? await guard(peersCost) : skipped;
+    const scale = extra('scale') && !interrupted ? await guard(scaleCost) : skipped;
+    if (extra('real')) say('real servers: redis-server under Engine Room and by hand ...');
+    const real = extra('real') && !interrupted
+      ? await guard(async () => realServersCost({ dir: path.join(runDir, 'real'), stateDir, port: await freeRun(1), rounds: FULL ? 20 : 5, env: { ...process.env, ENGINE_ROOM_BENCH_RUN: runId }, ranges: RANGES }))
+      : skipped;
+    costs = { idle, flood, cli, longline, bundle: bundleCost(), peers, scale, real };
   }
   const left = await cleanup();
   if (interrupted) return;

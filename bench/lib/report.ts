@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { strategyTotals, type CellFigures, type TrialResult } from './analyze';
 import { STRATEGIES, STRATEGY_LABEL, type Strategy } from './protocol';
 import { summarize, type Summary } from './stats';
+import { extraSection, extraTargets, type ExtraFigures } from './reportPeers';
 import { ACTIVATE_BEFORE_MS, ACTIVATE_TARGET_MS, CLI_BEFORE, CLI_TARGET_RATIO, type CliFigures } from './cli';
 
 export interface RunInfo {
@@ -26,7 +27,7 @@ export interface RunInfo {
 
 type Failed = { readonly error: string };
 
-export interface CostFigures {
+export interface CostFigures extends ExtraFigures {
   readonly idle:
     | Failed
     | {
@@ -239,6 +240,7 @@ function evaluateTargets(info: RunInfo, trials: readonly TrialResult[], figures:
     });
   }
   out.push(...cliTargets(costs));
+  out.push(...extraTargets(costs));
   out.push({
     target: 'quick mode (`npm run bench`) under 5 minutes',
     measured: `${info.mode} run took ${(info.durationSec / 60).toFixed(1)} min`,
@@ -491,6 +493,7 @@ export function writeReport(args: {
   line();
 
   const bad = trials.filter((t) => t.collision || !t.allHealthy || t.error);
+  L.push(...extraSection(costs));
   line('## Starts with a collision or an engine not healthy');
   line();
   if (bad.length === 0) line('None.');
