@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EventEmitter } from 'node:events';
-import type { FailureDiagnosis } from './failure';
+import type { LastExit, LastRunRecord } from './runRecords';
 import type { HealthProbe } from './model';
 import { writeFileAtomic } from './atomicFile';
 import { lockDir, type HeldDirLock } from './dirLock';
@@ -59,15 +59,6 @@ export interface LeaseRecord {
   lastExit?: LastExit;
 }
 
-/** How a run of an engine ended, as its supervisor (its parent) saw it. */
-export interface LastExit {
-  readonly exitCode: number | null;
-  readonly signal: string | null;
-  readonly reason: string;
-  /** Epoch ms. */
-  readonly at: number;
-}
-
 export interface SlotRecord {
   readonly owner: OwnerRecord;
   /** Unique per taking, so a late release never frees a slot taken again since. */
@@ -113,31 +104,6 @@ export interface ExternalLeaseRecord {
   readonly port: number | null;
   readonly portBlock: [number, number] | null;
   readonly leasedAt: number;
-}
-
-/**
- * What is remembered of an engine between its runs (written only by supervisor/lastRuns.ts): the ports
- * it last had, given to it again while they are free, and why its last run failed, for every process.
- */
-export interface LastRunRecord {
-  /** The engine's lease key, `${configFile}#${name}`. */
-  readonly key: string;
-  ports: Record<string, number>;
-  portBlock: [number, number] | null;
-  /** When those ports were leased (epoch ms). */
-  at: number;
-  /** Its last run failed (cleared by its next start). */
-  failure?: LastFailure;
-}
-
-export interface LastFailure {
-  readonly reason: string;
-  readonly errorCode?: string;
-  readonly exitCode: number | null;
-  readonly signal: string | null;
-  readonly diagnosis: FailureDiagnosis;
-  /** When it failed (epoch ms). */
-  readonly at: number;
 }
 
 export interface RegistryData {

@@ -4,7 +4,8 @@
  * working) and why its last run failed (so `status` in another process says why). The only writer of
  * `lastRuns`; every function here runs inside a registry critical section or is one.
  */
-import type { LastFailure, LastRunRecord, RegistryData } from '../registry';
+import type { RegistryData } from '../registry';
+import type { LastFailure, LastRunRecord } from '../runRecords';
 import type { SupervisorContext } from './context';
 import type { Runtime } from './runtime';
 

@@ -7,7 +7,8 @@ import type { LockWaitInfo } from '../hostLock';
 import type { Launch } from '../launch';
 import type { LogFollower } from '../logs';
 import type { EngineSpec } from '../model';
-import type { LastExit, LeaseRecord } from '../registry';
+import type { LeaseRecord } from '../registry';
+import type { LastExit } from '../runRecords';
 import type { EngineState, StartOutcome } from './types';
 
 /** How many probe latencies a snapshot shows. */

@@ -5,7 +5,8 @@ import type { HealthResult } from '../health';
 import type { LockWaitInfo } from '../hostLock';
 import type { EnginesConfig, ReplicaInfo } from '../model';
 import type { PortRanges } from '../ports';
-import type { LastExit, OwnerRecord } from '../registry';
+import type { OwnerRecord } from '../registry';
+import type { LastExit } from '../runRecords';
 import type { EngineState } from '../../shared/engineState';
 
 export type { EngineState };
