@@ -37,6 +37,19 @@ function slack(rt: Runtime): number {
   return Math.min(rt.spec.health.interval / 4, 1000);
 }
 
+/** Combined signals by process end, then run: one AbortSignal.any per run and process, not per probe. */
+const combined = new WeakMap<AbortSignal, WeakMap<AbortSignal, AbortSignal>>();
+
+/** The signal that ends a probe: the engine's run aborted, or its process ended. */
+function probeSignal(run: AbortSignal | undefined, ended: AbortSignal | undefined): AbortSignal | undefined {
+  if (!run || !ended) return run ?? ended;
+  let byRun = combined.get(ended);
+  if (!byRun) combined.set(ended, (byRun = new WeakMap()));
+  let both = byRun.get(run);
+  if (!both) byRun.set(run, (both = AbortSignal.any([run, ended])));
+  return both;
+}
+
 export class HealthMonitor {
   private readonly watched = new Set<Watched>();
   private timer: NodeJS.Timeout | undefined;
@@ -51,8 +64,7 @@ export class HealthMonitor {
    */
   async probe(rt: Runtime): Promise<HealthResult> {
     const launch = rt.launch;
-    const signals = [rt.run?.signal, rt.proc?.ended].filter((s): s is AbortSignal => s !== undefined);
-    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    const signal = probeSignal(rt.run?.signal, rt.proc?.ended);
     const result = await probeOnce(rt.spec.health.probe, {
       host: rt.spec.host,
       port: rt.ports.port,
