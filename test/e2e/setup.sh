@@ -115,7 +115,11 @@ if [ ! -x "$CS_PREFIX/node_modules/.bin/code-server" ] || [ ! -f "$CS_PREFIX/.in
   say "npm install code-server@$CS_VERSION (builds native modules; log: $CS_PREFIX/install.log)"
   mkdir -p "$CS_PREFIX"
   echo '{"name":"code-server-e2e-host","private":true}' > "$CS_PREFIX/package.json"
+  #    npm_* variables: under `npm test` the outer npm (system node) exports npm_config_user_agent
+  #                         ("npm/.. node/v20 .."), which the inner npm takes as its own config; code-server's
+  #                         postinstall.sh reads the node version from it and refuses. Start from a clean slate.
   ( cd "$CS_PREFIX"
+    for v in $(compgen -e | grep -i '^npm_'); do unset "$v"; done
     export PATH="$CS_NODE_BIN:$PATH" npm_config_yes=true npm_config_nodedir="$NODEDIR_ENV"
     npm install --unsafe-perm --foreground-scripts --no-audit --no-fund "$TGZ" > install.log 2>&1
   ) || { tail -40 "$CS_PREFIX/install.log"; echo "code-server install FAILED"; exit 1; }
