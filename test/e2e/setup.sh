@@ -18,7 +18,7 @@ E2E_HOME=${E2E_HOME:-$HERE/.work}
 CS_DEFAULT_VERSION=4.100.3   # the minimum VS Code the extension supports (engines.vscode)
 CS_VERSION=${CS_VERSION:-$CS_DEFAULT_VERSION}
 mkdir -p "$E2E_HOME/tmp"
-E2E_HOME=$(cd "$E2E_HOME" && pwd)
+E2E_HOME=$(cd "$E2E_HOME" && pwd -P)   # the real path: .work may be a link from another checkout
 T0=$(date +%s)
 say() { echo "[setup +$(( $(date +%s) - T0 ))s] $*"; }
 
