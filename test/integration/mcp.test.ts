@@ -129,3 +129,30 @@ test('(integration) mcp over stdio with the SDK client: list tools, start two en
   assert.equal(pidAlive(web.pid!), false, 'the engine stopped with the server');
   assert.ok(fs.existsSync(configFile));
 });
+
+test('(integration) mcp: a group of replicas named by its entry starts and stops all its replicas', async (t) => {
+  const node = process.execPath;
+  const { env, configFile } = await createWorkspace(t, {
+    engines: [
+      { name: 'pool', replicas: 2, command: [node, httpServer, '--port', '${port}', '--name', 'pool-${replica}'], port: 'auto', health: { http: '/health' } },
+      { name: 'other', command: [node, httpServer, '--port', '${port}', '--name', 'other'], port: 'auto', health: { http: '/health' } },
+    ],
+  });
+  const transport = new StdioClientTransport({ command: node, args: [CLI, 'mcp', '--config', configFile], env: { ...(process.env as Record<string, string>), ...(env as Record<string, string>) }, stderr: 'pipe' });
+  const client = new Client({ name: 'engine-room-test', version: '1.0.0' });
+  await client.connect(transport);
+  t.after(async () => {
+    await client.close().catch(() => {});
+  });
+
+  const started = await call(client, 'start_engines', { names: ['pool'] });
+  assert.notEqual(started.isError, true, text(started));
+  assert.deepEqual((started.structuredContent as { healthy: string[] }).healthy.sort(), ['pool-0', 'pool-1']);
+  const listed = (await call(client, 'list_engines', { names: ['pool'] })).structuredContent as { engines: EngineJson[] };
+  assert.deepEqual(listed.engines.map((e) => [e.name, e.state]), [['pool-0', 'healthy'], ['pool-1', 'healthy']]);
+  assert.equal((await cliStatus(configFile, env)).find((e) => e.name === 'other')!.state, 'stopped', 'only the group started');
+
+  const stopped = (await call(client, 'stop_engines', { names: ['pool'] })).structuredContent as { engines: EngineJson[] };
+  assert.deepEqual(stopped.engines.map((e) => [e.name, e.state]), [['pool-0', 'stopped'], ['pool-1', 'stopped']]);
+  assert.match(await refused(client, 'start_engines', { names: ['pool', 'nope'] }), /No engine named "nope"/);
+});

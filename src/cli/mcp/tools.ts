@@ -24,12 +24,13 @@ function toolError(text: string): CallToolResult {
   return { content: [{ type: 'text', text }], isError: true };
 }
 
-/** The named engines' names, or the error that names the unknown ones. */
+/** The named engines' names (a group of replicas named by its entry stands for its replicas), or the error that names the unknown ones. */
 function pick(sup: Supervisor, wanted: readonly string[] | undefined): { names: string[] } | { error: CallToolResult } {
   const all = sup.names();
-  const unknown = (wanted ?? []).filter((n) => !all.includes(n));
+  const expanded = sup.expand(wanted ?? []);
+  const unknown = expanded.filter((n) => !all.includes(n));
   if (unknown.length > 0) return { error: toolError(`No engine named ${unknown.map((n) => `"${n}"`).join(', ')} in ${sup.configFile}; the engines are: ${all.join(', ')}.`) };
-  return { names: wanted && wanted.length > 0 ? [...wanted] : all };
+  return { names: expanded.length > 0 ? expanded : all };
 }
 
 /** Starts (or restarts) and reports which engines became healthy and which failed. */
